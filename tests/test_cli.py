@@ -1,0 +1,91 @@
+"""The command line end to end on tiny data: train, resume, evaluate, sample, and bad arguments."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import vaelib
+from vaelib.cli import main
+
+TINY_MODEL = ["--latent-dim", "3", "--hidden-channels", "4", "8", "--hidden-dim", "16", "--no-progress", "--device", "cpu"]
+
+
+def train_args(data_dir, out, epochs=1):
+    return ["train", "--dataset", "mnist", "--data-dir", str(data_dir), "--out", str(out), "--epochs", str(epochs),
+            "--batch-size", "16", *TINY_MODEL]
+
+
+def test_train_writes_checkpoint_history_and_samples_then_resumes(tiny_data_dir, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(train_args(tiny_data_dir, out, epochs=1)) == 0
+    assert (out / "samples.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(json.loads((out / "history.json").read_text())) == 1
+    assert main(train_args(tiny_data_dir, out, epochs=2)) == 0
+    assert "Resuming from" in capsys.readouterr().out
+    checkpoint = vaelib.load_checkpoint(out / "checkpoint.pt")
+    assert checkpoint.epoch == 2 and checkpoint.train_config["dataset"] == "mnist"
+
+
+def test_evaluate_and_sample_from_a_checkpoint(tiny_data_dir, tmp_path, capsys):
+    out = tmp_path / "run"
+    main(train_args(tiny_data_dir, out))
+    results_file = tmp_path / "eval.json"
+    code = main(["evaluate", str(out / "checkpoint.pt"), "--data-dir", str(tiny_data_dir), "-k", "8", "--json", str(results_file)])
+    assert code == 0
+    results = json.loads(results_file.read_text())
+    assert results["num_images"] == 32 and results["iwae"]["num_samples"] == 8
+    assert results["iwae"]["log_likelihood"] > results["elbo"]["elbo"] - 5  # IWAE near or above the ELBO
+    assert "log p(x), K=8" in capsys.readouterr().out
+    png = tmp_path / "grid.png"
+    assert main(["sample", str(out / "checkpoint.pt"), "--num", "9", "--out", str(png)]) == 0
+    from PIL import Image
+
+    assert Image.open(png).size == (3 * 30 + 2, 3 * 30 + 2)  # 3x3 grid of 28-pixel images, 2-pixel padding
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["train", "--out", "x", "--epochs", "0"], "must be at least 1"),
+        (["train", "--out", "x", "--lr", "fast"], "expected a number"),
+        (["train", "--out", "x", "--dataset", "imagenet"], "invalid choice"),
+        (["train"], "--out"),
+        (["sample", "missing.pt"], "no checkpoint at"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_bad_arguments_exit_non_zero_with_a_message(argv, message, capsys):
+    try:
+        code = main(argv)
+    except SystemExit as exit:  # argparse's own errors
+        code = exit.code
+    assert code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_missing_dataset_is_a_clear_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(vaelib.data, "_download_with_torchvision", lambda *a, **k: None)
+    assert main(["train", "--data-dir", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
+    assert "mnist not found in" in capsys.readouterr().err
+
+
+def test_corrupt_checkpoint_is_a_clear_error(tmp_path, capsys):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"garbage")
+    assert main(["sample", str(bad)]) == 2
+    assert "truncated or corrupt" in capsys.readouterr().err
+
+
+def test_sample_refuses_a_non_png_output(tiny_data_dir, tmp_path, capsys):
+    out = tmp_path / "run"
+    main(train_args(tiny_data_dir, out))
+    assert main(["sample", str(out / "checkpoint.pt"), "--out", str(tmp_path / "grid.jpg")]) == 2
+    assert ".png" in capsys.readouterr().err
+
+
+def test_module_entry_point_shows_help():
+    result = subprocess.run([sys.executable, "-m", "vaelib", "train", "--help"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "--kl-warmup-epochs" in result.stdout

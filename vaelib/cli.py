@@ -1,0 +1,210 @@
+"""The command line: ``python -m vaelib train | evaluate | sample`` (also installed as ``vaelib``).
+
+Examples::
+
+    python -m vaelib train --dataset mnist --epochs 10 --out runs/mnist
+    torchrun --nproc_per_node=4 -m vaelib train --dataset mnist --out runs/mnist-ddp
+    python -m vaelib evaluate runs/mnist/checkpoint.pt --importance-samples 5000
+    python -m vaelib sample runs/mnist/checkpoint.pt --num 64 --out samples.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from . import data as data_module
+from .checkpoint import CheckpointError, atomic_write, load_checkpoint
+from .distributed import cleanup_distributed, init_distributed, is_main_process, launched_by_torchrun
+from .evaluation import evaluate_elbo, evaluate_log_likelihood
+from .model import ConvVAE
+from .training import NonFiniteLossError, TrainConfig, fit
+from .utils import get_device, seed_everything
+
+
+class UsageError(Exception):
+    """A problem with the command's arguments or files, reported as one line and exit code 2."""
+
+
+def _number(text: str, cast, minimum: float, inclusive: bool):
+    """Parse ``text`` with ``cast`` and check it against ``minimum``; argparse shows the message."""
+    try:
+        value = cast(text)
+    except ValueError:
+        kind = "a whole number" if cast is int else "a number"
+        raise argparse.ArgumentTypeError(f"expected {kind}, got {text!r}") from None
+    if not (value >= minimum if inclusive else value > minimum):
+        bound = f"at least {minimum}" if inclusive else f"greater than {minimum}"
+        raise argparse.ArgumentTypeError(f"must be {bound}, got {text}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer of at least 1."""
+    return _number(text, int, 1, inclusive=True)
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a number greater than 0."""
+    return _number(text, float, 0, inclusive=False)
+
+
+def non_negative_float(text: str) -> float:
+    """argparse type: a number of at least 0."""
+    return _number(text, float, 0, inclusive=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with its three sub-commands."""
+    parser = argparse.ArgumentParser(prog="vaelib", description="Train, evaluate and sample convolutional VAEs.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{train,evaluate,sample}")
+
+    train = commands.add_parser("train", help="train a VAE (resumes from OUT/checkpoint.pt if it exists)",
+                                description="Train a VAE; works under torchrun for several processes.")
+    train.add_argument("--dataset", default="mnist", choices=data_module.DATASETS, help="training data (default: mnist)")
+    train.add_argument("--data-dir", default=None, help="data folder (default: $VAELIB_DATA_DIR or ~/.cache/vaelib/data)")
+    train.add_argument("--out", required=True, help="output folder for checkpoint.pt, history.json and samples.png")
+    train.add_argument("--epochs", type=positive_int, default=10)
+    train.add_argument("--batch-size", type=positive_int, default=128, help="images per step and process (default: 128)")
+    train.add_argument("--lr", type=positive_float, default=1e-3, help="Adam learning rate (default: 1e-3)")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--latent-dim", type=positive_int, default=20)
+    train.add_argument("--hidden-channels", type=positive_int, nargs="+", default=[32, 64], help="channels of the stride-2 convolutions")
+    train.add_argument("--hidden-dim", type=int, default=256, help="fully connected width (0: none)")
+    train.add_argument("--likelihood", choices=("bernoulli", "gaussian"), default=None,
+                       help="decoder likelihood (default: gaussian for frey-face, bernoulli otherwise)")
+    train.add_argument("--beta", type=non_negative_float, default=1.0, help="KL weight (default: 1)")
+    train.add_argument("--kl-warmup-epochs", type=non_negative_float, default=0.0)
+    train.add_argument("--no-binarize", action="store_true", help="train on gray levels instead of dynamic binarization")
+    train.add_argument("--limit", type=positive_int, default=None, help="use only the first N training images")
+    train.add_argument("--max-seconds", type=positive_float, default=None, help="stop after this much training time")
+    train.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
+    train.add_argument("--restart", action="store_true", help="ignore an existing checkpoint in OUT and start over")
+    train.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    evaluate = commands.add_parser("evaluate", help="test ELBO and importance-sampled log-likelihood of a checkpoint")
+    evaluate.add_argument("checkpoint")
+    evaluate.add_argument("--dataset", default=None, choices=data_module.DATASETS, help="default: the one it was trained on")
+    evaluate.add_argument("--data-dir", default=None)
+    evaluate.add_argument("--importance-samples", "-k", type=positive_int, default=1000, help="K of the IWAE bound (default: 1000)")
+    evaluate.add_argument("--limit", type=positive_int, default=None, help="evaluate only the first N test images")
+    evaluate.add_argument("--batch-size", type=positive_int, default=10, help="images per importance-sampling batch")
+    evaluate.add_argument("--seed", type=int, default=0, help="seed of the test set's binarization and the samples")
+    evaluate.add_argument("--json", default=None, help="also write the results to this JSON file")
+    evaluate.add_argument("--device", default=None)
+
+    sample = commands.add_parser("sample", help="write a PNG grid of samples from the prior")
+    sample.add_argument("checkpoint")
+    sample.add_argument("--num", type=positive_int, default=64, help="number of images (default: 64)")
+    sample.add_argument("--out", default="samples.png", help="PNG file to write (default: samples.png)")
+    sample.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def save_image_grid(images: torch.Tensor, path: str | Path, nrow: int = 8) -> Path:
+    """Write images (N, C, H, W) in [0, 1] as one PNG grid, atomically."""
+    import torchvision
+
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise UsageError(f"the output file must end in .png, got {path.name}")
+    return atomic_write(path, lambda temporary: torchvision.utils.save_image(images.cpu(), temporary, nrow=nrow, format="png"))
+
+
+def _load(path: str, device=None):
+    try:
+        return load_checkpoint(path, map_location=device or "cpu")
+    except (FileNotFoundError, CheckpointError) as error:
+        raise UsageError(str(error)) from error
+
+
+def run_train(args) -> int:
+    """Train (or resume) and write checkpoint.pt, history.json and samples.png into --out."""
+    device = init_distributed(args.device and torch.device(args.device).type) if launched_by_torchrun() else None
+    seed_everything(args.seed)
+    out = Path(args.out)
+    checkpoint_path = out / "checkpoint.pt"
+    likelihood = args.likelihood or ("gaussian" if args.dataset == "frey-face" else "bernoulli")
+    train_data = data_module.load_dataset(args.dataset, "train", args.data_dir)
+    test_data = data_module.load_dataset(args.dataset, "test", args.data_dir)
+    if args.limit:
+        train_data = train_data.subset(args.limit)
+    channels, height, width = train_data.image_shape
+    model = ConvVAE(channels, (height, width), args.latent_dim, hidden_channels=tuple(args.hidden_channels),
+                    hidden_dim=args.hidden_dim, likelihood=likelihood)
+    config = TrainConfig(
+        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, beta=args.beta,
+        kl_warmup_epochs=args.kl_warmup_epochs, dynamic_binarization=likelihood == "bernoulli" and not args.no_binarize,
+        max_seconds=args.max_seconds, device=str(device or args.device or get_device(verbose=is_main_process())),
+        progress=not args.no_progress, dataset=args.dataset,
+    )
+    if args.restart and checkpoint_path.exists() and is_main_process():
+        print(f"--restart: starting over; {checkpoint_path} will be replaced after the first epoch")
+    history = fit(model, train_data, test_data, config, checkpoint_path=checkpoint_path, resume=not args.restart)
+    if is_main_process():
+        text = json.dumps(history, indent=2)
+        atomic_write(out / "history.json", lambda temporary: Path(temporary).write_text(text))
+        save_image_grid(model.sample(64, generator=torch.Generator(model.device).manual_seed(args.seed)), out / "samples.png")
+        print(f"wrote {checkpoint_path}, {out / 'history.json'} and {out / 'samples.png'}")
+    cleanup_distributed()
+    return 0
+
+
+def run_evaluate(args) -> int:
+    """Print (and optionally save) test ELBO, its terms and the IWAE log-likelihood."""
+    device = get_device(args.device, verbose=False)
+    checkpoint = _load(args.checkpoint, device)
+    model = checkpoint.model.eval()
+    dataset = args.dataset or checkpoint.train_config.get("dataset")
+    if dataset is None:
+        raise UsageError("the checkpoint does not record its data set; pass --dataset")
+    images = data_module.load_dataset(dataset, "test", args.data_dir).images
+    if args.limit:
+        images = images[: args.limit]
+    if checkpoint.train_config.get("dynamic_binarization", model.config.likelihood == "bernoulli"):
+        images = data_module.binarize_once(images, checkpoint.train_config.get("test_binarization_seed", args.seed))
+    seed_everything(args.seed)
+    results = {"checkpoint": str(args.checkpoint), "dataset": dataset, "num_images": len(images)}
+    results["elbo"] = evaluate_elbo(model, images, seed=args.seed)
+    results["iwae"] = evaluate_log_likelihood(model, images, args.importance_samples, args.batch_size, progress=True)
+    elbo, iwae = results["elbo"], results["iwae"]
+    print(f"{dataset} test set, {len(images)} images (nats per image; bits per dimension in brackets)")
+    print(f"  ELBO            {elbo['elbo']:9.2f}   (reconstruction {elbo['recon']:.2f}, KL {elbo['kl']:.2f}) [{elbo['bits_per_dim']:.4f}]")
+    print(f"  log p(x), K={args.importance_samples:<5} {iwae['log_likelihood']:9.2f}   [{iwae['bits_per_dim']:.4f}]")
+    if args.json:
+        text = json.dumps(results, indent=2)
+        atomic_write(args.json, lambda temporary: Path(temporary).write_text(text))
+    return 0
+
+
+def run_sample(args) -> int:
+    """Write a PNG grid of prior samples."""
+    checkpoint = _load(args.checkpoint)
+    images = checkpoint.model.eval().sample(args.num, generator=torch.Generator().manual_seed(args.seed))
+    path = save_image_grid(images, args.out, nrow=max(1, int(args.num**0.5)))
+    print(f"wrote {path}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit code (0 success, 1 training failure, 2 usage error)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handlers = {"train": run_train, "evaluate": run_evaluate, "sample": run_sample}
+    try:
+        return handlers[args.command](args)
+    except (UsageError, data_module.DatasetNotFoundError, ValueError) as error:
+        print(f"vaelib {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except NonFiniteLossError as error:
+        print(f"vaelib {args.command}: training stopped: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"\nvaelib {args.command}: interrupted; run the same command again to resume from the last checkpoint",
+              file=sys.stderr)
+        return 130

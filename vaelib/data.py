@@ -1,0 +1,279 @@
+"""Data sets as in-memory tensors: MNIST, Fashion-MNIST, Frey Face and CIFAR-10.
+
+Each whole data set is held as one uint8 tensor (MNIST is 47 MB), so a training step
+slices a batch and divides by 255: no per-image PIL work in the loop.
+
+The data directory is, in order: the ``data_dir`` argument, the ``VAELIB_DATA_DIR``
+environment variable, or a per-user cache folder (``~/.cache/vaelib/data``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+DATA_DIR_ENV_VAR = "VAELIB_DATA_DIR"
+
+# torchvision's folder layout and file names: <root>/MNIST/raw/train-images-idx3-ubyte.gz
+IDX_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+IDX_DATASETS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
+FREY_FACE_FILE = "frey_rawface.mat"
+FREY_FACE_URL = "https://cs.nyu.edu/~roweis/data/frey_rawface.mat"
+FREY_FACE_SHAPE = (28, 20)
+FREY_FACE_TEST_FRACTION = 0.1
+DATASETS = ("mnist", "fashion-mnist", "frey-face", "cifar10")
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """A data set's files are missing and could not be downloaded."""
+
+
+@dataclass
+class ImageData:
+    """A whole split of a data set in memory.
+
+    Attributes:
+        images: uint8 tensor (N, C, H, W) with values 0..255.
+        labels: int64 tensor (N,), or None when the data set has no labels (Frey Face).
+        name: the data set's name, e.g. "mnist".
+        classes: class names indexed by label, if any.
+    """
+
+    images: torch.Tensor
+    labels: torch.Tensor | None
+    name: str
+    classes: tuple[str, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """(C, H, W)."""
+        return tuple(self.images.shape[1:])
+
+    def subset(self, n: int) -> "ImageData":
+        """The first n images (all of them if n is larger)."""
+        labels = None if self.labels is None else self.labels[:n]
+        return ImageData(self.images[:n], labels, self.name, self.classes)
+
+    def float_images(self) -> torch.Tensor:
+        """All images as float32 in [0, 1], shape (N, C, H, W)."""
+        return to_float(self.images)
+
+
+def to_float(images: torch.Tensor) -> torch.Tensor:
+    """uint8 images 0..255 -> float32 in [0, 1]; float input is returned as float32 unchanged."""
+    return images.float().div_(255) if images.dtype == torch.uint8 else images.float()
+
+
+def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
+    """The data directory: ``data_dir`` if given, else ``$VAELIB_DATA_DIR``, else ``~/.cache/vaelib/data``."""
+    if data_dir is not None:
+        return Path(data_dir).expanduser()
+    if os.environ.get(DATA_DIR_ENV_VAR):
+        return Path(os.environ[DATA_DIR_ENV_VAR]).expanduser()
+    cache_home = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return cache_home / "vaelib" / "data"
+
+
+# ---------------------------------------------------------------------- IDX (MNIST-style) files
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """Read an IDX file (plain or ``.gz``), the format of MNIST and Fashion-MNIST, into a uint8 array.
+
+    The header is two zero bytes, a type code (0x08 for unsigned bytes), the number of dimensions,
+    then one big-endian int32 per dimension.
+    """
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    if len(data) < 4 or data[0] != 0 or data[1] != 0:
+        raise ValueError(f"{path} is not an IDX file (bad magic number); delete it and download it again")
+    type_code, ndim = data[2], data[3]
+    if type_code != 0x08:
+        raise ValueError(f"{path}: only unsigned-byte IDX files are supported, got type code {type_code:#x}")
+    shape = struct.unpack(f">{ndim}i", data[4 : 4 + 4 * ndim])
+    body = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
+    if body.size != int(np.prod(shape)):
+        raise ValueError(f"{path} is truncated: header says {shape}, found {body.size} bytes; download it again")
+    return body.reshape(shape)
+
+
+def _find_idx_file(raw_dir: Path, stem: str) -> Path | None:
+    for candidate in (raw_dir / stem, raw_dir / f"{stem}.gz"):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def _missing_error(name: str, folder: Path, expected: list[str], reason: str = "") -> DatasetNotFoundError:
+    files = ", ".join(expected)
+    extra = f" ({reason})" if reason else ""
+    return DatasetNotFoundError(
+        f"{name} not found in {folder}: expected {files}{extra}. Put the files there, point "
+        f"{DATA_DIR_ENV_VAR} (or data_dir=) at a folder that holds them, or pass download=True with a network."
+    )
+
+
+def _download_with_torchvision(name: str, root: Path, train: bool) -> None:
+    import torchvision
+
+    cls = {"mnist": torchvision.datasets.MNIST, "fashion-mnist": torchvision.datasets.FashionMNIST}[name]
+    cls(str(root), train=train, download=True)
+
+
+def load_idx_dataset(name: str, split: str = "train", data_dir=None, download: bool = True) -> ImageData:
+    """Load MNIST or Fashion-MNIST from torchvision's layout ``<data_dir>/MNIST/raw/*-ubyte[.gz]``.
+
+    Missing files are downloaded through torchvision when ``download`` is true.
+    """
+    root = resolve_data_dir(data_dir)
+    raw_dir = root / IDX_DATASETS[name] / "raw"
+    image_stem, label_stem = IDX_FILES[split]
+    paths = [_find_idx_file(raw_dir, image_stem), _find_idx_file(raw_dir, label_stem)]
+    if None in paths:
+        reason = "download=False"
+        if download:
+            try:
+                _download_with_torchvision(name, root, train=split == "train")
+            except Exception as error:  # no network, server down...
+                reason = f"download failed: {error}"
+            paths = [_find_idx_file(raw_dir, image_stem), _find_idx_file(raw_dir, label_stem)]
+        if None in paths:
+            raise _missing_error(name, raw_dir, [f"{image_stem}.gz", f"{label_stem}.gz"], reason)
+    images = torch.from_numpy(read_idx(paths[0]).copy()).unsqueeze(1)  # (N, 28, 28) -> (N, 1, 28, 28)
+    labels = torch.from_numpy(read_idx(paths[1]).astype(np.int64))
+    if len(images) != len(labels):
+        raise ValueError(f"{raw_dir}: {len(images)} images but {len(labels)} labels; the files do not belong together")
+    classes = FASHION_CLASSES if name == "fashion-mnist" else tuple(str(d) for d in range(10))
+    return ImageData(images, labels, name, classes)
+
+
+FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+
+
+# ---------------------------------------------------------------------- Frey Face
+def _download_frey_face(path: Path) -> None:
+    import urllib.request
+
+    from .checkpoint import atomic_write
+
+    with urllib.request.urlopen(FREY_FACE_URL, timeout=60) as response:
+        payload = response.read()
+    atomic_write(path, lambda temporary: Path(temporary).write_bytes(payload))
+
+
+def load_frey_face(split: str = "train", data_dir=None, download: bool = True) -> ImageData:
+    """Load Frey Face (1965 gray faces, 28 high x 20 wide) from ``<data_dir>/FreyFace/frey_rawface.mat``.
+
+    The file has no train/test split: a fixed random 10% (seed 0) is the test split.
+    """
+    from scipy.io import loadmat
+
+    folder = resolve_data_dir(data_dir) / "FreyFace"
+    path = folder / FREY_FACE_FILE
+    if not path.exists():
+        reason = "download=False"
+        if download:
+            try:
+                _download_frey_face(path)
+            except Exception as error:
+                reason = f"download from {FREY_FACE_URL} failed: {error}"
+        if not path.exists():
+            raise _missing_error("frey-face", folder, [FREY_FACE_FILE], reason)
+    faces = loadmat(path)["ff"]  # (560, N): one column per image, flattened row by row
+    if faces.shape[0] != FREY_FACE_SHAPE[0] * FREY_FACE_SHAPE[1]:
+        raise ValueError(f"{path}: expected 560 pixels per column, got array of shape {faces.shape}")
+    images = torch.from_numpy(np.ascontiguousarray(faces.T.reshape(-1, 1, *FREY_FACE_SHAPE)).astype(np.uint8))
+    order = torch.randperm(len(images), generator=torch.Generator().manual_seed(0))
+    num_test = max(1, int(round(FREY_FACE_TEST_FRACTION * len(images))))
+    chosen = order[:num_test] if split == "test" else order[num_test:]
+    return ImageData(images[chosen.sort().values], None, "frey-face")
+
+
+# ---------------------------------------------------------------------- CIFAR-10
+def load_cifar10(split: str = "train", data_dir=None, download: bool = True) -> ImageData:
+    """Load CIFAR-10 (3x32x32) through torchvision from ``<data_dir>/cifar-10-batches-py``."""
+    import torchvision
+
+    root = resolve_data_dir(data_dir)
+    try:
+        dataset = torchvision.datasets.CIFAR10(str(root), train=split == "train", download=download)
+    except Exception as error:
+        raise _missing_error("cifar10", root / "cifar-10-batches-py", ["data_batch_1..5", "test_batch"], str(error)) from error
+    images = torch.from_numpy(dataset.data).permute(0, 3, 1, 2).contiguous()  # (N, 32, 32, 3) -> (N, 3, 32, 32)
+    return ImageData(images, torch.tensor(dataset.targets), "cifar10", tuple(dataset.classes))
+
+
+def load_dataset(name: str, split: str = "train", data_dir=None, download: bool = True) -> ImageData:
+    """Load a whole split of a data set into memory.
+
+    Args:
+        name: "mnist", "fashion-mnist", "frey-face" or "cifar10".
+        split: "train" or "test".
+        data_dir: folder that holds the data; see :func:`resolve_data_dir`.
+        download: fetch missing files (MNIST, Fashion-MNIST, CIFAR-10) when a network is available.
+    Returns:
+        :class:`ImageData` with uint8 images (N, C, H, W).
+    """
+    name = name.lower().replace("_", "-")
+    if name not in DATASETS:
+        raise ValueError(f"unknown data set {name!r}; choose one of {', '.join(DATASETS)}")
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    if name in IDX_DATASETS:
+        return load_idx_dataset(name, split, data_dir, download)
+    if name == "frey-face":
+        return load_frey_face(split, data_dir, download)
+    return load_cifar10(split, data_dir, download)
+
+
+# ---------------------------------------------------------------------- binarization and batches
+def binarize(images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Draw binary images: each pixel is 1 with probability equal to its gray level in [0, 1].
+
+    Dynamic binarization calls this afresh at every step; a fixed test set calls it once with a
+    seeded generator. Shapes: (N, C, H, W) -> (N, C, H, W).
+    """
+    return torch.bernoulli(to_float(images), generator=generator)
+
+
+def binarize_once(images: torch.Tensor, seed: int = 0) -> torch.Tensor:
+    """A fixed binarization of a whole set (for a test set): the same seed gives the same images."""
+    return binarize(images, torch.Generator().manual_seed(seed))
+
+
+def iterate_batches(
+    images: torch.Tensor,
+    batch_size: int,
+    shuffle: bool = True,
+    dynamic_binarization: bool = False,
+    generator: torch.Generator | None = None,
+    device: torch.device | str = "cpu",
+    drop_last: bool = False,
+):
+    """Yield float batches (B, C, H, W) in [0, 1] from an in-memory image tensor.
+
+    Args:
+        images: uint8 or float images (N, C, H, W).
+        shuffle: visit the images in a random order drawn from ``generator``.
+        dynamic_binarization: replace each batch by a fresh Bernoulli draw (``generator`` too).
+        device: where the batches go; the slicing happens on the CPU.
+    """
+    order = torch.randperm(len(images), generator=generator) if shuffle else torch.arange(len(images))
+    stop = len(images) - (len(images) % batch_size if drop_last else 0)
+    for start in range(0, stop, batch_size):
+        batch = to_float(images[order[start : start + batch_size]])
+        if dynamic_binarization:
+            batch = binarize(batch, generator)
+        yield batch.to(device, non_blocking=True)

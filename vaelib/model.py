@@ -1,0 +1,219 @@
+"""The convolutional VAE: encoder q(z|x), reparameterized sampling, decoder p(x|z)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .config import VAEConfig
+
+
+def _downsampled_sizes(size: int, num_layers: int) -> list[int]:
+    """Side lengths after each stride-2 convolution (kernel 4, padding 1): s -> floor(s / 2).
+
+    Returns num_layers + 1 sizes, starting with the input size.
+    """
+    sizes = [size]
+    for _ in range(num_layers):
+        sizes.append(sizes[-1] // 2)
+    return sizes
+
+
+class ConvVAE(nn.Module):
+    """A convolutional variational autoencoder for images of any size (8 pixels and up) and channels.
+
+    Encoder: stride-2 ``Conv2d`` + ReLU layers, each halving height and width, then
+    fully connected layers giving ``mu`` and ``log_var`` of q(z|x) = N(mu, diag(exp(log_var))).
+    Decoder: the mirror image, fully connected layers to feature maps, then ``ConvTranspose2d``
+    layers back to exactly the input size. The decoder returns **logits**; ``sigmoid`` is applied
+    only to show images (or to get the Gaussian decoder's mean).
+
+    Build it from keywords, ``ConvVAE(1, 28, latent_dim=20)``, or from a config,
+    ``ConvVAE.from_config(VAEConfig(...))``.
+    """
+
+    def __init__(self, in_channels: int = 1, image_size: int | tuple[int, int] = 28, latent_dim: int = 20, **kwargs):
+        super().__init__()
+        self.config = VAEConfig(in_channels=in_channels, image_size=image_size, latent_dim=latent_dim, **kwargs)
+        cfg = self.config
+        channels = (cfg.in_channels, *cfg.hidden_channels)
+        heights = _downsampled_sizes(cfg.image_size[0], len(cfg.hidden_channels))
+        widths = _downsampled_sizes(cfg.image_size[1], len(cfg.hidden_channels))
+        self.feature_shape = (channels[-1], heights[-1], widths[-1])
+        feature_size = math.prod(self.feature_shape)
+
+        # Encoder: each conv halves the sides, e.g. 1x28x28 -> 32x14x14 -> 64x7x7.
+        conv_layers: list[nn.Module] = []
+        for c_in, c_out in zip(channels[:-1], channels[1:]):
+            conv_layers += [nn.Conv2d(c_in, c_out, kernel_size=4, stride=2, padding=1), nn.ReLU()]
+        self.encoder_conv = nn.Sequential(*conv_layers, nn.Flatten())
+        encoder_out = feature_size
+        if cfg.hidden_dim:
+            self.encoder_fc = nn.Sequential(nn.Linear(feature_size, cfg.hidden_dim), nn.ReLU())
+            encoder_out = cfg.hidden_dim
+        else:
+            self.encoder_fc = nn.Identity()
+        # One linear layer gives both mu and log_var: 2 * latent_dim numbers.
+        self.to_posterior = nn.Linear(encoder_out, 2 * cfg.latent_dim)
+
+        # Decoder: latent code -> feature maps -> transposed convs back to the input size.
+        if cfg.hidden_dim:
+            self.decoder_fc = nn.Sequential(
+                nn.Linear(cfg.latent_dim, cfg.hidden_dim), nn.ReLU(), nn.Linear(cfg.hidden_dim, feature_size), nn.ReLU()
+            )
+        else:
+            self.decoder_fc = nn.Sequential(nn.Linear(cfg.latent_dim, feature_size), nn.ReLU())
+        deconv_layers: list[nn.Module] = []
+        up_channels = channels[::-1]  # e.g. (64, 32, 1)
+        up_heights, up_widths = heights[::-1], widths[::-1]  # e.g. (7, 14, 28)
+        for i, (c_in, c_out) in enumerate(zip(up_channels[:-1], up_channels[1:])):
+            # A transposed conv (kernel 4, stride 2, padding 1) maps s to 2s + output_padding;
+            # output_padding = 1 restores an odd side that the encoder rounded down.
+            pad_h = up_heights[i + 1] - 2 * up_heights[i]
+            pad_w = up_widths[i + 1] - 2 * up_widths[i]
+            deconv_layers.append(
+                nn.ConvTranspose2d(c_in, c_out, kernel_size=4, stride=2, padding=1, output_padding=(pad_h, pad_w))
+            )
+            if i < len(up_channels) - 2:
+                deconv_layers.append(nn.ReLU())  # no activation on the last layer: it returns logits
+        self.decoder_conv = nn.Sequential(*deconv_layers)
+
+        if cfg.likelihood == "gaussian":
+            # One log-variance per pixel, shared by all images (as in Kingma & Welling's Frey Face model).
+            initial = torch.full((cfg.in_channels, *cfg.image_size), float(cfg.gaussian_log_var))
+            if cfg.learn_variance:
+                self.decoder_log_var = nn.Parameter(initial)
+            else:
+                self.register_buffer("decoder_log_var", initial)
+
+    @classmethod
+    def from_config(cls, config: VAEConfig | dict) -> "ConvVAE":
+        """Build a model from a :class:`VAEConfig` or its ``to_dict()`` form."""
+        if isinstance(config, dict):
+            config = VAEConfig.from_dict(config)
+        data = config.to_dict()
+        return cls(data.pop("in_channels"), data.pop("image_size"), data.pop("latent_dim"), **data)
+
+    # ------------------------------------------------------------------ checks
+    def check_input(self, x: torch.Tensor) -> None:
+        """Raise ``ValueError`` unless x has shape (batch, C, H, W) matching the config."""
+        expected = (self.config.in_channels, *self.config.image_size)
+        if x.dim() == 3 and tuple(x.shape) == expected:
+            raise ValueError(f"got one image of shape {tuple(x.shape)}; add a batch dimension: x.unsqueeze(0)")
+        if x.dim() != 4 or tuple(x.shape[1:]) != expected:
+            raise ValueError(
+                f"expected images of shape (batch, {expected[0]}, {expected[1]}, {expected[2]}) "
+                f"(channels, height, width), got {tuple(x.shape)}"
+            )
+
+    @property
+    def device(self) -> torch.device:
+        """The device the parameters live on."""
+        return next(self.parameters()).device
+
+    # ------------------------------------------------------------------ the VAE
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """q(z|x): images (B, C, H, W) -> ``mu`` and ``log_var``, each (B, latent_dim)."""
+        self.check_input(x)
+        h = self.encoder_fc(self.encoder_conv(x))
+        mu, log_var = self.to_posterior(h).chunk(2, dim=-1)
+        return mu, log_var
+
+    @staticmethod
+    def reparameterize(mu: torch.Tensor, log_var: torch.Tensor, eps: torch.Tensor | None = None) -> torch.Tensor:
+        """Sample z ~ N(mu, exp(log_var)) as a differentiable function of mu and log_var.
+
+        z = mu + sigma * eps with eps ~ N(0, I) and sigma = exp(0.5 * log_var): the same value as
+        sqrt(exp(log_var)) but without overflowing exp(log_var) for large log_var.
+        Pass ``eps`` to fix the noise (the training loop does, for reproducible runs).
+        Shapes: mu, log_var, eps (..., D) -> z (..., D).
+        """
+        if eps is None:
+            eps = torch.randn_like(mu)
+        return mu + torch.exp(0.5 * log_var) * eps
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """p(x|z): latent codes (B, latent_dim) -> logits (B, C, H, W)."""
+        if z.dim() != 2 or z.shape[1] != self.config.latent_dim:
+            raise ValueError(f"expected latent codes of shape (batch, {self.config.latent_dim}), got {tuple(z.shape)}")
+        h = self.decoder_fc(z).view(-1, *self.feature_shape)
+        return self.decoder_conv(h)
+
+    def forward(self, x: torch.Tensor, eps: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Encode, sample one z per image, decode: x (B, C, H, W) -> (logits (B, C, H, W), mu, log_var (B, D)).
+
+        ``eps`` (B, D) optionally fixes the standard-normal noise of the reparameterization.
+        """
+        mu, log_var = self.encode(x)
+        z = self.reparameterize(mu, log_var, eps)
+        return self.decode(z), mu, log_var
+
+    # ------------------------------------------------------------------ likelihood
+    def reconstruction_nll(self, logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """-log p(x|z) per image, summed over pixels: logits, x (B, C, H, W) -> (B,) in nats."""
+        from .losses import bernoulli_nll, gaussian_nll  # local import: losses imports nothing from here
+
+        if self.config.likelihood == "bernoulli":
+            return bernoulli_nll(logits, x)
+        log_var = self.decoder_log_var.clamp(min=self.config.min_log_var)
+        return gaussian_nll(torch.sigmoid(logits), log_var, x)
+
+    def decoder_log_prob(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """log p(x|z) for S codes per image: x (B, C, H, W), z (S, B, D) -> (S, B)."""
+        num_samples, batch = z.shape[:2]
+        logits = self.decode(z.reshape(num_samples * batch, -1))
+        x_repeated = x.unsqueeze(0).expand(num_samples, *x.shape).reshape(num_samples * batch, *x.shape[1:])
+        return -self.reconstruction_nll(logits, x_repeated).view(num_samples, batch)
+
+    # ------------------------------------------------------------------ images
+    def logits_to_images(self, logits: torch.Tensor) -> torch.Tensor:
+        """Decoder logits -> images in [0, 1] (the Bernoulli or Gaussian mean)."""
+        return torch.sigmoid(logits)
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Draw n images from the model: z ~ N(0, I), shown as the decoder mean. Returns (n, C, H, W) in [0, 1]."""
+        z = torch.randn(n, self.config.latent_dim, generator=generator, device=self.device)
+        return self.logits_to_images(self.decode(z))
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor, use_mean: bool = True) -> torch.Tensor:
+        """Encode and decode images (B, C, H, W) -> reconstructions (B, C, H, W) in [0, 1].
+
+        With ``use_mean`` the code is the posterior mean; otherwise one sample of q(z|x).
+        """
+        mu, log_var = self.encode(x)
+        z = mu if use_mean else self.reparameterize(mu, log_var)
+        return self.logits_to_images(self.decode(z))
+
+    def num_parameters(self) -> int:
+        """Number of trainable parameters."""
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+
+def describe_layers(model: ConvVAE) -> list[dict]:
+    """A shape table: one row per layer with its output shape and parameter count, for one image.
+
+    Returns a list of dicts with keys "part", "layer", "output shape", "parameters".
+    """
+    rows = []
+    x = torch.zeros(1, model.config.in_channels, *model.config.image_size, device=model.device)
+
+    def run(part: str, modules, h):
+        for module in modules:
+            h = module(h)
+            n = sum(p.numel() for p in module.parameters())
+            rows.append({"part": part, "layer": module.__class__.__name__, "output shape": tuple(h.shape[1:]), "parameters": n})
+        return h
+
+    with torch.no_grad():
+        h = run("encoder", model.encoder_conv, x)
+        h = run("encoder", [model.encoder_fc, model.to_posterior], h)
+        z = h[:, : model.config.latent_dim]
+        h = run("decoder", model.decoder_fc, z)
+        rows.append({"part": "decoder", "layer": "Unflatten", "output shape": model.feature_shape, "parameters": 0})
+        run("decoder", model.decoder_conv, h.view(-1, *model.feature_shape))
+    return [r for r in rows if r["layer"] != "Identity"]

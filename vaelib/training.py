@@ -1,0 +1,223 @@
+"""Training: an Adam loop over in-memory data with a progress bar, KL warm-up, a non-finite
+guard, per-epoch history and resumable checkpoints. Works unchanged under torchrun (DDP)."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from .checkpoint import load_checkpoint, save_checkpoint
+from .data import ImageData, binarize_once, iterate_batches
+from .distributed import get_rank, get_world_size, is_distributed, is_main_process
+from .evaluation import evaluate_elbo
+from .losses import elbo_loss
+from .model import ConvVAE
+from .utils import get_device
+
+
+class NonFiniteLossError(RuntimeError):
+    """The loss became NaN or infinite during training."""
+
+
+@dataclass
+class TrainConfig:
+    """Settings of :func:`fit`.
+
+    Attributes:
+        epochs: passes over the training set.
+        batch_size: images per step *per process* (under torchrun the global batch is
+            batch_size * number of processes).
+        lr: Adam's learning rate.
+        seed: all randomness (order, binarization, noise) derives from (seed, epoch).
+        beta: weight of the KL term once warm-up is over (1 is the true ELBO).
+        kl_warmup_epochs: raise the KL weight linearly from 0 to beta over this many epochs (0: off).
+        dynamic_binarization: draw fresh binary images at every step (Bernoulli models on MNIST).
+        test_binarization_seed: the seed of the one fixed binarization of the test set.
+        max_seconds: stop training after this much wall time (None: no limit).
+        device: "cpu", "cuda", ...; None picks the best available.
+        progress: show a tqdm progress bar.
+        dataset: name of the training data, recorded in checkpoints (e.g. "mnist").
+    """
+
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 1e-3
+    seed: int = 0
+    beta: float = 1.0
+    kl_warmup_epochs: float = 0.0
+    dynamic_binarization: bool = True
+    test_binarization_seed: int = 0
+    max_seconds: float | None = None
+    device: str | None = None
+    progress: bool = True
+    dataset: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be positive, got {self.lr}")
+        if self.beta < 0 or self.kl_warmup_epochs < 0:
+            raise ValueError("beta and kl_warmup_epochs must not be negative")
+
+
+def kl_weight(step: int, steps_per_epoch: int, config: TrainConfig) -> float:
+    """The KL weight at a global step: linear warm-up from 0 to beta, then beta."""
+    if config.kl_warmup_epochs <= 0:
+        return config.beta
+    return config.beta * min(1.0, step / (config.kl_warmup_epochs * steps_per_epoch))
+
+
+def _as_images(data) -> torch.Tensor:
+    return data.images if isinstance(data, ImageData) else data
+
+
+def _epoch_generator(seed: int, epoch: int) -> torch.Generator:
+    # One generator per epoch, seeded from (seed, epoch): resuming at an epoch boundary
+    # replays exactly the randomness of an uninterrupted run.
+    return torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+
+
+def _training_batches(images, config: TrainConfig, latent_dim: int, generator, device):
+    """Yield (x, eps) for this process: each global batch of batch_size * world images is drawn
+    (with its binarization and reparameterization noise) identically on every rank, then split,
+    so N processes with batch B take exactly the steps of one process with batch N * B."""
+    world, rank = get_world_size(), get_rank()
+    global_batch = config.batch_size * world
+    batches = iterate_batches(
+        images, global_batch, shuffle=True, dynamic_binarization=config.dynamic_binarization,
+        generator=generator, drop_last=world > 1,
+    )
+    for x in batches:
+        eps = torch.randn(len(x), latent_dim, generator=generator)
+        part = slice(rank * config.batch_size, (rank + 1) * config.batch_size)
+        yield x[part].to(device, non_blocking=True), eps[part].to(device, non_blocking=True)
+
+
+def _check_finite(value: float, epoch: int, step: int) -> None:
+    if not math.isfinite(value):
+        raise NonFiniteLossError(
+            f"the loss became {value} at epoch {epoch + 1}, step {step + 1}; lower the learning rate "
+            "(e.g. lr=3e-4), check the data for NaNs, or add KL warm-up"
+        )
+
+
+def _train_one_epoch(model, network, optimizer, images, config, epoch, steps_per_epoch, device, deadline):
+    """One pass over the data; returns mean loss, recon and kl per image, and whether time ran out."""
+    model.train()
+    sums = {"loss": 0.0, "recon": 0.0, "kl": 0.0}
+    steps = 0
+    out_of_time = False
+    bar = tqdm(total=steps_per_epoch, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False,
+               disable=not (config.progress and is_main_process()))
+    batches = _training_batches(images, config, model.config.latent_dim, _epoch_generator(config.seed, epoch), device)
+    for x, eps in batches:
+        beta = kl_weight(epoch * steps_per_epoch + steps, steps_per_epoch, config)
+        terms = elbo_loss(model, x, beta=beta, eps=eps, network=network)
+        optimizer.zero_grad(set_to_none=True)
+        terms.loss.backward()
+        optimizer.step()
+        loss = terms.loss.item()
+        _check_finite(loss, epoch, steps)
+        sums["loss"] += loss
+        sums["recon"] += terms.recon.item()
+        sums["kl"] += terms.kl.item()
+        steps += 1
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss:.1f}", beta=f"{beta:.2f}")
+        if deadline is not None and time.perf_counter() > deadline:
+            out_of_time = True
+            break
+    bar.close()
+    means = {k: v / max(steps, 1) for k, v in sums.items()}
+    return means, beta, steps, out_of_time
+
+
+def fit(
+    model: ConvVAE,
+    train_data: ImageData | torch.Tensor,
+    test_data: ImageData | torch.Tensor | None = None,
+    config: TrainConfig | None = None,
+    checkpoint_path: str | os.PathLike | None = None,
+    resume: bool = True,
+) -> list[dict]:
+    """Train a VAE with Adam on the negative ELBO, epoch by epoch.
+
+    Args:
+        model: the :class:`ConvVAE` to train (moved to the chosen device).
+        train_data, test_data: :class:`ImageData` or uint8/float image tensors (N, C, H, W).
+            With dynamic binarization the test set is binarized once with a fixed seed.
+        config: a :class:`TrainConfig`; defaults to ``TrainConfig()``.
+        checkpoint_path: where to save a checkpoint after every epoch (atomically); with
+            ``resume`` an existing checkpoint there is loaded and training continues after it.
+    Returns:
+        the history: one dict per epoch with train and test loss, recon and kl (nats per image).
+    Raises:
+        NonFiniteLossError: at the first NaN or infinite loss.
+    """
+    config = config or TrainConfig()
+    device = torch.device(config.device) if config.device else get_device(verbose=config.progress and is_main_process())
+    model.to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    history: list[dict] = []
+    if checkpoint_path is not None and resume and Path(checkpoint_path).exists():
+        history = _restore(model, optimizer, checkpoint_path, device)
+    network = model
+    if is_distributed():
+        from torch.nn.parallel import DistributedDataParallel
+
+        network = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+
+    train_images = _as_images(train_data)
+    test_images = None if test_data is None else _as_images(test_data)
+    if test_images is not None and config.dynamic_binarization:
+        test_images = binarize_once(test_images, config.test_binarization_seed)
+    global_batch = config.batch_size * get_world_size()
+    steps_per_epoch = max(1, len(train_images) // global_batch if get_world_size() > 1 else math.ceil(len(train_images) / global_batch))
+    deadline = None if config.max_seconds is None else time.perf_counter() + config.max_seconds
+
+    for epoch in range(len(history), config.epochs):
+        start = time.perf_counter()
+        train, beta, steps, out_of_time = _train_one_epoch(
+            model, network, optimizer, train_images, config, epoch, steps_per_epoch, device, deadline
+        )
+        record = {"epoch": epoch + 1, "steps": steps, "beta": beta, "seconds": time.perf_counter() - start}
+        record.update({f"train_{k}": v for k, v in train.items()})
+        if test_images is not None:
+            test = evaluate_elbo(model, test_images, seed=config.seed)
+            record.update({"test_loss": -test["elbo"], "test_recon": test["recon"], "test_kl": test["kl"]})
+        history.append(record)
+        if is_main_process():
+            _log_epoch(record, config)
+            if checkpoint_path is not None:
+                save_checkpoint(checkpoint_path, model, history, train_config=asdict(config), optimizer=optimizer)
+        if out_of_time:
+            break
+    return history
+
+
+def _restore(model, optimizer, checkpoint_path, device):
+    """Load weights, optimizer state and history from a checkpoint of the same config."""
+    checkpoint = load_checkpoint(checkpoint_path, map_location=device, expected_config=model.config)
+    model.load_state_dict(checkpoint.model.state_dict())
+    if checkpoint.optimizer_state is not None:
+        optimizer.load_state_dict(checkpoint.optimizer_state)
+    if is_main_process():
+        print(f"Resuming from {checkpoint_path} after epoch {checkpoint.epoch}")
+    return checkpoint.history
+
+
+def _log_epoch(record: dict, config: TrainConfig) -> None:
+    if not config.progress:
+        return
+    text = f"epoch {record['epoch']:>3}: train loss {record['train_loss']:.2f} (recon {record['train_recon']:.2f} + kl {record['train_kl']:.2f})"
+    if "test_loss" in record:
+        text += f", test loss {record['test_loss']:.2f}"
+    print(text + f" nats/image, {record['seconds']:.1f} s")
