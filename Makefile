@@ -11,7 +11,7 @@ export VAELIB_DATA_DIR := $(DATA_DIR)
 export MPLBACKEND := Agg
 BOOK_FLAGS := -W -n --keep-going
 
-.PHONY: help setup data test unit-test book book-smoke browser-check benchmarks pretrained clean
+.PHONY: help setup data mathjax test unit-test book book-smoke browser-check benchmarks pretrained clean
 
 help:
 	@echo "make book        build the full book (executes every notebook) into _build/html"
@@ -36,16 +36,28 @@ data:
 		echo "data: $(SHARED_DATA) -> $(DATA_DIR)"; \
 	else echo "data: no $(SHARED_DATA); data sets download into $(DATA_DIR) when first used"; fi
 
+# MathJax 3 from npm (version pinned in package.json / package-lock.json), served by the book itself.
+MATHJAX_DIR := book/_static/mathjax
+mathjax: $(MATHJAX_DIR)/tex-chtml.js
+
+$(MATHJAX_DIR)/tex-chtml.js: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed to vendor MathJax: install Node.js (apt-get install npm)"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	rm -rf $(MATHJAX_DIR) && mkdir -p $(MATHJAX_DIR)/output
+	cp -r node_modules/mathjax/es5/tex-chtml.js node_modules/mathjax/es5/input node_modules/mathjax/es5/a11y \
+		node_modules/mathjax/es5/ui node_modules/mathjax/es5/adaptors $(MATHJAX_DIR)/
+	cp -r node_modules/mathjax/es5/output/chtml node_modules/mathjax/es5/output/chtml.js $(MATHJAX_DIR)/output/
+
 test: setup data
 	VAELIB_SMOKE=1 $(BIN)/python -m pytest --nbval-lax --nbval-current-env tests notebooks
 
 unit-test: setup
 	$(BIN)/python -m pytest tests
 
-book: setup data
+book: setup data mathjax
 	$(BIN)/jupyter-book build . $(BOOK_FLAGS)
 
-book-smoke: setup data
+book-smoke: setup data mathjax
 	VAELIB_SMOKE=1 $(BIN)/jupyter-book build . $(BOOK_FLAGS) --path-output _build-smoke
 
 browser-check: setup
@@ -58,4 +70,4 @@ pretrained: setup data
 	$(BIN)/python benchmarks/train_pretrained.py
 
 clean:
-	rm -rf _build _build-smoke build-artifacts
+	rm -rf _build _build-smoke build-artifacts $(MATHJAX_DIR)
