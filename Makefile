@@ -8,7 +8,6 @@ SHARED_DATA ?= ../shared/data
 # Where data sets live: $VAELIB_DATA_DIR if set, else vaelib's per-user cache folder.
 DATA_DIR := $(or $(VAELIB_DATA_DIR),$(if $(XDG_CACHE_HOME),$(XDG_CACHE_HOME),$(HOME)/.cache)/vaelib/data)
 export VAELIB_DATA_DIR := $(DATA_DIR)
-export MPLBACKEND := Agg
 BOOK_FLAGS := -W -n --keep-going
 
 .PHONY: help setup data mathjax test unit-test book book-smoke browser-check benchmarks pretrained clean

@@ -194,6 +194,11 @@ class ConvVAE(nn.Module):
         return sum(p.numel() for p in self.parameters() if p.requires_grad)
 
 
+def _layers(module: nn.Module) -> list[nn.Module]:
+    """The layers inside a Sequential, or the module itself."""
+    return list(module) if isinstance(module, nn.Sequential) else [module]
+
+
 def describe_layers(model: ConvVAE) -> list[dict]:
     """A shape table: one row per layer with its output shape and parameter count, for one image.
 
@@ -210,9 +215,8 @@ def describe_layers(model: ConvVAE) -> list[dict]:
         return h
 
     with torch.no_grad():
-        h = run("encoder", model.encoder_conv, x)
-        h = run("encoder", [model.encoder_fc, model.to_posterior], h)
-        z = h[:, : model.config.latent_dim]
+        h = run("encoder", [*model.encoder_conv, *_layers(model.encoder_fc), model.to_posterior], x)
+        z = h[:, : model.config.latent_dim]  # the mu half stands in for z
         h = run("decoder", model.decoder_fc, z)
         rows.append({"part": "decoder", "layer": "Unflatten", "output shape": model.feature_shape, "parameters": 0})
         run("decoder", model.decoder_conv, h.view(-1, *model.feature_shape))

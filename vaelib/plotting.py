@@ -25,12 +25,19 @@ def make_grid_array(images: torch.Tensor, nrow: int | None = None, padding: int 
     return array[..., 0] if images.shape[1] == 1 else array
 
 
-def show_images(images: torch.Tensor, nrow: int | None = None, title: str | None = None, scale: float = 0.6, ax=None) -> Figure:
-    """Draw a grid of images (N, C, H, W) or (R, S, C, H, W) in [0, 1]; returns the Figure."""
+PIXELS_PER_INCH = 50  # a 10 x 10 grid of 28-pixel images is 6 inches wide at scale 1
+
+
+def show_images(images: torch.Tensor, nrow: int | None = None, title: str | None = None, scale: float = 1.0, ax=None) -> Figure:
+    """Draw a grid of images (N, C, H, W) or (R, S, C, H, W) in [0, 1]; returns the Figure.
+
+    ``scale`` enlarges or shrinks the figure; ``ax`` draws into an existing Axes instead.
+    """
     array = make_grid_array(images, nrow)
     if ax is None:
         height, width = array.shape[:2]
-        fig, ax = plt.subplots(figsize=(max(2.0, scale * width / 14), max(1.5, scale * height / 14)))
+        size = (max(2.0, scale * width / PIXELS_PER_INCH), max(1.2, scale * height / PIXELS_PER_INCH + (0.4 if title else 0)))
+        fig, ax = plt.subplots(figsize=size)
     else:
         fig = ax.figure
     ax.imshow(array, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
