@@ -32,13 +32,14 @@ def test_there_are_eight_numbered_notebooks_all_in_the_toc():
 def test_stored_without_outputs_except_nbval_references(path):
     notebook = nbformat.read(path, as_version=4)
     for cell in code_cells(notebook):
-        assert cell.execution_count is None, f"{path.name}: execution counts are stored"
         checked = "NBVAL_CHECK_OUTPUT" in cell.source
-        if checked:  # nbval compares these: they must carry their reference output, text only
+        if checked:  # nbval compares these: they carry a reference output (text only) and a count
             assert cell.outputs, f"{path.name}: a NBVAL_CHECK_OUTPUT cell lacks its reference output"
             assert all(o.output_type == "stream" for o in cell.outputs)
+            assert cell.execution_count is not None, f"{path.name}: nbval skips a reference cell with no count"
         else:
             assert not cell.outputs, f"{path.name}: outputs are stored; run tests/update_notebook_references.py"
+            assert cell.execution_count is None, f"{path.name}: execution counts are stored"
     assert "widgets" not in notebook.metadata
 
 

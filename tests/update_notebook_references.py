@@ -34,15 +34,22 @@ def merged_stream_outputs(outputs) -> list:
 
 
 def strip(notebook, executed=None) -> None:
-    """Remove outputs and execution counts; checked cells take their output from ``executed``."""
+    """Remove outputs and execution counts; checked cells take their output from ``executed``.
+
+    nbval skips a reference cell without an execution count ("unrun"), so checked cells keep
+    a count: their position among the code cells.
+    """
+    code_index = 0
     for index, cell in enumerate(notebook.cells):
         if cell.cell_type != "code":
             continue
-        cell.execution_count = None
-        keep = is_checked(cell) and executed is not None
-        cell.outputs = merged_stream_outputs(executed.cells[index].outputs) if keep else (cell.outputs if is_checked(cell) else [])
-        for output in cell.outputs:
-            output.pop("execution_count", None)
+        code_index += 1
+        if not is_checked(cell):
+            cell.outputs, cell.execution_count = [], None
+            continue
+        if executed is not None:
+            cell.outputs = merged_stream_outputs(executed.cells[index].outputs)
+        cell.execution_count = code_index
     notebook.metadata.pop("widgets", None)
 
 
