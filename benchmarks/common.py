@@ -1,0 +1,51 @@
+"""Shared by the benchmark scripts: where results go, how the machine is described, the anchors."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from vaelib.checkpoint import atomic_write
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+#: Published negative log-likelihoods on dynamically binarized MNIST (nats, test set).
+PUBLISHED_MNIST_NLL = [
+    {"model": "VAE, 1 stochastic layer (Burda et al. 2016, K=5000)", "nll": 86.76, "cite": "burda2016importance"},
+    {"model": "IWAE, 2 stochastic layers (Burda et al. 2016, K=5000)", "nll": 82.90, "cite": "burda2016importance"},
+    {"model": "ResNet VAE (Kingma et al. 2016)", "nll": 81.08, "cite": "kingma2016improved"},
+]
+
+
+def hardware() -> str:
+    """One line describing where a measurement ran."""
+    if torch.cuda.is_available():
+        return f"GPU {torch.cuda.get_device_name()}, torch {torch.__version__}"
+    cpu = platform.processor() or platform.machine()
+    try:
+        model = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
+        cpu = model
+    except (OSError, StopIteration):
+        pass
+    return f"CPU {cpu}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads, torch {torch.__version__}"
+
+
+def command_line() -> str:
+    """The command that is running, as a user would type it."""
+    return "python " + " ".join([os.path.relpath(sys.argv[0]), *sys.argv[1:]])
+
+
+def write_results(name: str, results: dict) -> Path:
+    """Write results/<name>.json atomically, stamped with the command, hardware and date."""
+    results = {"command": command_line(), "hardware": hardware(), "date": time.strftime("%Y-%m-%d"), **results}
+    text = json.dumps(results, indent=2) + "\n"
+    path = atomic_write(RESULTS_DIR / f"{name}.json", lambda temporary: Path(temporary).write_text(text))
+    print(f"wrote {path}")
+    return path
