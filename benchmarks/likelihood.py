@@ -39,7 +39,7 @@ def main(argv=None) -> None:
     config = checkpoint.train_config
     training = f"{config.get('epochs')} epochs, batch {config.get('batch_size')}, Adam lr {config.get('lr')}"
     if "train_seconds" in checkpoint.metrics:
-        training += f", {checkpoint.metrics['train_seconds'] / 60:.0f} minutes on the machine in vaelib/pretrained/manifest.json"
+        training += f", {checkpoint.metrics['train_seconds'] / 60:.0f} minutes of training"
     write_results("likelihood", {
         "ours": {
             "elbo": elbo["elbo"], "elbo_recon": elbo["recon"], "elbo_kl": elbo["kl"], "elbo_num_images": len(test),

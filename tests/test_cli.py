@@ -55,6 +55,7 @@ def test_evaluate_and_sample_from_a_checkpoint(tiny_data_dir, tmp_path, capsys):
         (["train"], "--out"),
         (["sample", "missing.pt"], "no checkpoint at"),
         (["frobnicate"], "invalid choice"),
+        (["train", "--out", "x", "--device", "gpu0"], "expected a device"),
     ],
 )
 def test_bad_arguments_exit_non_zero_with_a_message(argv, message, capsys):

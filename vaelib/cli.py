@@ -59,6 +59,15 @@ def non_negative_float(text: str) -> float:
     return _number(text, float, 0, inclusive=True)
 
 
+def device_name(text: str) -> str:
+    """argparse type: a device torch understands ("cpu", "cuda", "cuda:1", "mps")."""
+    try:
+        torch.device(text)
+    except RuntimeError:
+        raise argparse.ArgumentTypeError(f"expected a device such as cpu, cuda, cuda:1 or mps, got {text!r}") from None
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with its three sub-commands."""
     parser = argparse.ArgumentParser(prog="vaelib", description="Train, evaluate and sample convolutional VAEs.")
@@ -83,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--no-binarize", action="store_true", help="train on gray levels instead of dynamic binarization")
     train.add_argument("--limit", type=positive_int, default=None, help="use only the first N training images")
     train.add_argument("--max-seconds", type=positive_float, default=None, help="stop after this much training time")
-    train.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
+    train.add_argument("--device", type=device_name, default=None, help="cpu, cuda, mps (default: best available)")
     train.add_argument("--restart", action="store_true", help="ignore an existing checkpoint in OUT and start over")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -96,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--batch-size", type=positive_int, default=10, help="images per importance-sampling batch")
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the test set's binarization and the samples")
     evaluate.add_argument("--json", default=None, help="also write the results to this JSON file")
-    evaluate.add_argument("--device", default=None)
+    evaluate.add_argument("--device", type=device_name, default=None)
 
     sample = commands.add_parser("sample", help="write a PNG grid of samples from the prior")
     sample.add_argument("checkpoint")
@@ -125,7 +134,10 @@ def _load(path: str, device=None):
 
 def run_train(args) -> int:
     """Train (or resume) and write checkpoint.pt, history.json and samples.png into --out."""
-    device = init_distributed(args.device and torch.device(args.device).type) if launched_by_torchrun() else None
+    if launched_by_torchrun():  # one process per GPU (NCCL), or per CPU share (gloo)
+        device = init_distributed(torch.device(args.device).type if args.device else None)
+    else:
+        device = get_device(args.device, verbose=not args.no_progress)
     seed_everything(args.seed)
     out = Path(args.out)
     checkpoint_path = out / "checkpoint.pt"
@@ -140,7 +152,7 @@ def run_train(args) -> int:
     config = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, beta=args.beta,
         kl_warmup_epochs=args.kl_warmup_epochs, dynamic_binarization=likelihood == "bernoulli" and not args.no_binarize,
-        max_seconds=args.max_seconds, device=str(device or args.device or get_device(verbose=is_main_process())),
+        max_seconds=args.max_seconds, device=str(device),
         progress=not args.no_progress, dataset=args.dataset,
     )
     if args.restart and checkpoint_path.exists() and is_main_process():

@@ -179,8 +179,7 @@ def fit(
     test_images = None if test_data is None else _as_images(test_data)
     if test_images is not None and config.dynamic_binarization:
         test_images = binarize_once(test_images, config.test_binarization_seed)
-    global_batch = config.batch_size * get_world_size()
-    steps_per_epoch = max(1, len(train_images) // global_batch if get_world_size() > 1 else math.ceil(len(train_images) / global_batch))
+    steps_per_epoch = _steps_per_epoch(len(train_images), config.batch_size * get_world_size())
     deadline = None if config.max_seconds is None else time.perf_counter() + config.max_seconds
 
     for epoch in range(len(history), config.epochs):
@@ -201,6 +200,13 @@ def fit(
         if out_of_time:
             break
     return history
+
+
+def _steps_per_epoch(num_images: int, global_batch: int) -> int:
+    """Steps in one epoch; several processes drop the last partial batch (see _training_batches)."""
+    if get_world_size() > 1:
+        return max(1, num_images // global_batch)
+    return math.ceil(num_images / global_batch)
 
 
 def _restore(model, optimizer, checkpoint_path, device):
