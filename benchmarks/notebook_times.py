@@ -2,6 +2,7 @@
 
     python benchmarks/notebook_times.py                 # both modes, writes results/notebook_times.json
     python benchmarks/notebook_times.py --modes smoke   # only smoke mode
+    python benchmarks/notebook_times.py --only 06_evaluation   # re-measure one notebook, keep the others
 """
 
 from __future__ import annotations
@@ -33,12 +34,14 @@ def execute_seconds(path: Path, smoke: bool) -> float:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--modes", nargs="+", choices=("smoke", "full"), default=["smoke", "full"])
+    parser.add_argument("--only", nargs="+", default=None, help="notebook names (e.g. 06_evaluation) to re-measure")
     args = parser.parse_args(argv)
+    chosen = [p for p in NOTEBOOKS if args.only is None or p.stem in args.only]
     previous = RESULTS_DIR / "notebook_times.json"
     seconds = json.loads(previous.read_text())["seconds"] if previous.exists() else {}
     for mode in args.modes:
-        seconds[mode] = {}
-        for path in NOTEBOOKS:
+        seconds[mode] = seconds.get(mode, {}) if args.only else {}
+        for path in chosen:
             seconds[mode][path.stem] = execute_seconds(path, smoke=mode == "smoke")
             print(f"{mode:>5} {path.stem:<28} {seconds[mode][path.stem]:7.1f} s")
         print(f"{mode:>5} total {sum(seconds[mode].values()):.0f} s")
