@@ -24,7 +24,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --progress-bar off -e ".[book,test]"
+	$(BIN)/python -m pip install -qq --progress-bar off -e ".[book,test]"
 	$(BIN)/python -c "import vaelib, torchvision; print('vaelib', vaelib.__version__, 'torchvision', torchvision.__version__)"
 	touch $@
 
