@@ -1,4 +1,4 @@
-"""Run every benchmark in turn (about 40 minutes on 2 CPU cores); each writes results/<name>.json."""
+"""Run every benchmark in turn (roughly 20 minutes on 2 CPU cores); each writes results/<name>.json."""
 
 import subprocess
 import sys
