@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import torch
 
-from vaelib.checkpoint import atomic_write
+from vaelib.checkpoint import atomic_write_text
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -45,7 +44,6 @@ def command_line() -> str:
 def write_results(name: str, results: dict) -> Path:
     """Write results/<name>.json atomically, stamped with the command, hardware and date."""
     results = {"command": command_line(), "hardware": hardware(), "date": time.strftime("%Y-%m-%d"), **results}
-    text = json.dumps(results, indent=2) + "\n"
-    path = atomic_write(RESULTS_DIR / f"{name}.json", lambda temporary: Path(temporary).write_text(text))
+    path = atomic_write_text(RESULTS_DIR / f"{name}.json", json.dumps(results, indent=2) + "\n")
     print(f"wrote {path}")
     return path

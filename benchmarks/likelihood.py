@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import time
 
-import torch
 
 import vaelib
 from common import PUBLISHED_MNIST_NLL, write_results

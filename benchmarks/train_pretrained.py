@@ -14,13 +14,12 @@ import json
 import platform
 import sys
 import time
-from pathlib import Path
 from dataclasses import asdict
 
 import torch
 
 import vaelib
-from vaelib.checkpoint import atomic_write
+from vaelib.checkpoint import atomic_write_text
 from vaelib.pretrained import PRETRAINED_DIR, pretrained_path
 
 RECIPES = {
@@ -92,8 +91,7 @@ def main(argv=None) -> int:
     manifest = json.loads(MANIFEST.read_text()) if MANIFEST.exists() else {}
     for name in args.names or list(RECIPES):
         manifest[name] = train_one(name, args.epochs)
-        text = json.dumps(manifest, indent=2) + "\n"
-        atomic_write(MANIFEST, lambda temporary: Path(temporary).write_text(text))
+        atomic_write_text(MANIFEST, json.dumps(manifest, indent=2) + "\n")
         print(f"{name}: {manifest[name]['test_metrics']}")
     return 0
 

@@ -22,7 +22,7 @@ from .model import ConvVAE, describe_layers
 from .plotting import plot_history, plot_latent_scatter, show_images
 from .pretrained import available_pretrained, load_pretrained
 from .training import NonFiniteLossError, TrainConfig, fit
-from .utils import get_device, is_smoke_mode, seed_everything, smoke_or_full
+from .utils import get_device, is_smoke_mode, seed_everything
 
 __version__ = "0.1.0"
 
@@ -34,5 +34,5 @@ __all__ = [
     "interpolate", "is_smoke_mode", "iterate_batches", "iwae_log_likelihood", "latent_traversal", "lerp",
     "load_checkpoint", "load_dataset", "load_pretrained", "manifold_grid", "plot_history",
     "plot_latent_scatter", "resolve_data_dir", "save_checkpoint", "seed_everything", "show_images", "slerp",
-    "smoke_or_full", "to_float",
+    "to_float",
 ]

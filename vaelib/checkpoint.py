@@ -59,6 +59,11 @@ def atomic_write(path: str | os.PathLike, write) -> Path:
     return path
 
 
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write a text file atomically (see :func:`atomic_write`)."""
+    return atomic_write(path, lambda temporary: Path(temporary).write_text(text))
+
+
 def save_checkpoint(
     path: str | os.PathLike,
     model: ConvVAE,

@@ -13,13 +13,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
 from . import data as data_module
-from .checkpoint import CheckpointError, atomic_write, load_checkpoint
+from .checkpoint import CheckpointError, atomic_write, atomic_write_text, load_checkpoint
 from .distributed import cleanup_distributed, init_distributed, is_main_process, launched_by_torchrun
 from .evaluation import evaluate_elbo, evaluate_log_likelihood
 from .model import ConvVAE
@@ -159,8 +158,7 @@ def run_train(args) -> int:
         print(f"--restart: starting over; {checkpoint_path} will be replaced after the first epoch")
     history = fit(model, train_data, test_data, config, checkpoint_path=checkpoint_path, resume=not args.restart)
     if is_main_process():
-        text = json.dumps(history, indent=2)
-        atomic_write(out / "history.json", lambda temporary: Path(temporary).write_text(text))
+        atomic_write_text(out / "history.json", json.dumps(history, indent=2))
         save_image_grid(model.sample(64, generator=torch.Generator(model.device).manual_seed(args.seed)), out / "samples.png")
         print(f"wrote {checkpoint_path}, {out / 'history.json'} and {out / 'samples.png'}")
     cleanup_distributed()
@@ -189,8 +187,7 @@ def run_evaluate(args) -> int:
     print(f"  ELBO            {elbo['elbo']:9.2f}   (reconstruction {elbo['recon']:.2f}, KL {elbo['kl']:.2f}) [{elbo['bits_per_dim']:.4f}]")
     print(f"  log p(x), K={args.importance_samples:<5} {iwae['log_likelihood']:9.2f}   [{iwae['bits_per_dim']:.4f}]")
     if args.json:
-        text = json.dumps(results, indent=2)
-        atomic_write(args.json, lambda temporary: Path(temporary).write_text(text))
+        atomic_write_text(args.json, json.dumps(results, indent=2))
     return 0
 
 

@@ -47,8 +47,3 @@ def get_device(preferred: str | None = None, verbose: bool = True) -> torch.devi
 def is_smoke_mode() -> bool:
     """True when ``VAELIB_SMOKE=1``: notebooks shrink data and epochs so they run in seconds."""
     return os.environ.get(SMOKE_ENV_VAR, "0").strip().lower() in {"1", "true", "yes", "on"}
-
-
-def smoke_or_full(smoke_value, full_value):
-    """Return ``smoke_value`` in smoke mode, otherwise ``full_value`` (for epochs, subset sizes...)."""
-    return smoke_value if is_smoke_mode() else full_value
