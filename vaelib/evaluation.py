@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 
 import torch
+from tqdm.auto import tqdm
 
+from .data import to_float
 from .losses import gaussian_kl
 
 LOG_2 = math.log(2)
@@ -63,8 +65,7 @@ def iwae_log_likelihood(model, x: torch.Tensor, num_samples: int = 5000, chunk_s
 def _batches(images: torch.Tensor, batch_size: int, device):
     """Yield float batches of images in [0, 1] on ``device`` (uint8 input is divided by 255)."""
     for start in range(0, len(images), batch_size):
-        batch = images[start : start + batch_size].to(device)
-        yield batch.float().div_(255) if batch.dtype == torch.uint8 else batch.float()
+        yield to_float(images[start : start + batch_size].to(device))
 
 
 @torch.no_grad()
@@ -106,8 +107,6 @@ def evaluate_log_likelihood(
     Returns:
         dict with "log_likelihood" (nats per image, higher is better), "nll", "bits_per_dim", "num_samples".
     """
-    from tqdm.auto import tqdm
-
     was_training = model.training
     model.eval()
     total = 0.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from .data import to_float
 from .model import ConvVAE
 
 
@@ -89,8 +90,6 @@ def manifold_grid(model: ConvVAE, n: int = 20, edge: float = 0.05) -> torch.Tens
 @torch.no_grad()
 def encode_means(model: ConvVAE, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
     """Posterior means of a whole set: images (N, C, H, W), uint8 or float -> (N, D)."""
-    from .data import to_float
-
     was_training = model.training
     model.eval()
     means = [model.encode(to_float(images[i : i + batch_size]).to(model.device))[0].cpu() for i in range(0, len(images), batch_size)]

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from .config import VAEConfig
+from .losses import bernoulli_nll, gaussian_nll
 
 
 def _downsampled_sizes(size: int, num_layers: int) -> list[int]:
@@ -153,8 +154,6 @@ class ConvVAE(nn.Module):
     # ------------------------------------------------------------------ likelihood
     def reconstruction_nll(self, logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """-log p(x|z) per image, summed over pixels: logits, x (B, C, H, W) -> (B,) in nats."""
-        from .losses import bernoulli_nll, gaussian_nll  # local import: losses imports nothing from here
-
         if self.config.likelihood == "bernoulli":
             return bernoulli_nll(logits, x)
         log_var = self.decoder_log_var.clamp(min=self.config.min_log_var)
