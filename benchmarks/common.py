@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from vaelib.checkpoint import atomic_write_text
+from vaelib.files import atomic_write_text
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 

@@ -2,7 +2,7 @@
 
     python benchmarks/notebook_times.py                 # both modes, writes results/notebook_times.json
     python benchmarks/notebook_times.py --modes smoke   # only smoke mode
-    python benchmarks/notebook_times.py --only 06_evaluation   # re-measure one notebook, keep the others
+    python benchmarks/notebook_times.py --only 07_evaluation   # re-measure one notebook, keep the others
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def execute_seconds(path: Path, smoke: bool) -> float:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--modes", nargs="+", choices=("smoke", "full"), default=["smoke", "full"])
-    parser.add_argument("--only", nargs="+", default=None, help="notebook names (e.g. 06_evaluation) to re-measure")
+    parser.add_argument("--only", nargs="+", default=None, help="notebook names (e.g. 07_evaluation) to re-measure")
     args = parser.parse_args(argv)
     chosen = [p for p in NOTEBOOKS if args.only is None or p.stem in args.only]
     previous = RESULTS_DIR / "notebook_times.json"

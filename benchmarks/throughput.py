@@ -26,7 +26,7 @@ def timed_steps(model, optimizer, batches, num_steps: int, device) -> float:
     start = time.perf_counter()
     for _ in range(num_steps):
         x = next(batches).to(device, non_blocking=True)
-        terms = vaelib.elbo_loss(model, x)
+        terms = vaelib.elbo_loss(*model(x), x)
         optimizer.zero_grad(set_to_none=True)
         terms.loss.backward()
         optimizer.step()

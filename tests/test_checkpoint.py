@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import vaelib
-from vaelib.checkpoint import atomic_write
+from vaelib.files import atomic_write
 
 
 def test_round_trip_restores_identical_outputs(tmp_path, small_model):

@@ -32,6 +32,8 @@ class LinearGaussianModel(nn.Module):
         log_var = torch.log(self.inflation * torch.diagonal(self.posterior_cov)).expand_as(mu)
         return mu, log_var
 
+    reparameterize = staticmethod(vaelib.ConvVAE.reparameterize)
+
     def decoder_log_prob(self, x, z):
         mean = z @ self.W.T + self.b
         return -0.5 * ((x - mean) ** 2 / self.noise_var + math.log(2 * math.pi * self.noise_var)).sum(-1)

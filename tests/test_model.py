@@ -38,7 +38,7 @@ def test_decoder_returns_logits_not_probabilities():
 
 def test_config_round_trip_rebuilds_the_same_architecture():
     model = vaelib.ConvVAE(3, (32, 24), latent_dim=7, hidden_channels=(4, 8, 16), hidden_dim=0)
-    rebuilt = vaelib.ConvVAE.from_config(model.config.to_dict())
+    rebuilt = vaelib.ConvVAE(**model.config.to_dict())
     assert rebuilt.config == model.config
     assert [p.shape for p in rebuilt.parameters()] == [p.shape for p in model.parameters()]
 

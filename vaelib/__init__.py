@@ -10,6 +10,9 @@ from .data import (
     ImageData,
     binarize,
     binarize_once,
+    check_images,
+    dequantize,
+    dequantize_once,
     iterate_batches,
     load_dataset,
     resolve_data_dir,
@@ -17,22 +20,80 @@ from .data import (
 )
 from .evaluation import bits_per_dim, evaluate_elbo, evaluate_log_likelihood, iwae_log_likelihood
 from .generation import encode_means, interpolate, latent_traversal, lerp, manifold_grid, slerp
-from .losses import ELBOTerms, bernoulli_nll, elbo_loss, gaussian_kl, gaussian_kl_per_dim, gaussian_nll
+from .files import atomic_write, atomic_write_text, save_image_grid
+from .losses import (
+    ELBOTerms,
+    bernoulli_nll,
+    continuous_bernoulli_nll,
+    elbo_loss,
+    gaussian_kl,
+    gaussian_kl_per_dim,
+    gaussian_log_prob,
+    gaussian_nll,
+    reconstruction_nll,
+)
 from .model import ConvVAE, describe_layers
 from .plotting import plot_history, plot_latent_scatter, show_images
-from .pretrained import available_pretrained, load_pretrained
-from .training import NonFiniteLossError, TrainConfig, fit
+from .pretrained import RECIPES, Recipe, available_pretrained, load_pretrained, train_pretrained
+from .training import NonFiniteLossError, TrainConfig, fit, kl_weight
 from .utils import get_device, is_smoke_mode, seed_everything
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Checkpoint", "CheckpointError", "ConvVAE", "DatasetNotFoundError", "ELBOTerms", "ImageData",
-    "NonFiniteLossError", "TrainConfig", "VAEConfig", "available_pretrained", "bernoulli_nll", "binarize",
-    "binarize_once", "bits_per_dim", "describe_layers", "elbo_loss", "encode_means", "evaluate_elbo",
-    "evaluate_log_likelihood", "fit", "gaussian_kl", "gaussian_kl_per_dim", "gaussian_nll", "get_device",
-    "interpolate", "is_smoke_mode", "iterate_batches", "iwae_log_likelihood", "latent_traversal", "lerp",
-    "load_checkpoint", "load_dataset", "load_pretrained", "manifold_grid", "plot_history",
-    "plot_latent_scatter", "resolve_data_dir", "save_checkpoint", "seed_everything", "show_images", "slerp",
+    "atomic_write",
+    "atomic_write_text",
+    "available_pretrained",
+    "bernoulli_nll",
+    "binarize",
+    "binarize_once",
+    "bits_per_dim",
+    "check_images",
+    "Checkpoint",
+    "CheckpointError",
+    "continuous_bernoulli_nll",
+    "ConvVAE",
+    "DatasetNotFoundError",
+    "dequantize",
+    "dequantize_once",
+    "describe_layers",
+    "elbo_loss",
+    "ELBOTerms",
+    "encode_means",
+    "evaluate_elbo",
+    "evaluate_log_likelihood",
+    "fit",
+    "gaussian_kl",
+    "gaussian_kl_per_dim",
+    "gaussian_log_prob",
+    "gaussian_nll",
+    "get_device",
+    "ImageData",
+    "interpolate",
+    "is_smoke_mode",
+    "iterate_batches",
+    "iwae_log_likelihood",
+    "kl_weight",
+    "latent_traversal",
+    "lerp",
+    "load_checkpoint",
+    "load_dataset",
+    "load_pretrained",
+    "manifold_grid",
+    "NonFiniteLossError",
+    "plot_history",
+    "plot_latent_scatter",
+    "Recipe",
+    "RECIPES",
+    "reconstruction_nll",
+    "resolve_data_dir",
+    "save_checkpoint",
+    "save_image_grid",
+    "seed_everything",
+    "show_images",
+    "slerp",
     "to_float",
+    "train_pretrained",
+    "TrainConfig",
+    "VAEConfig",
 ]

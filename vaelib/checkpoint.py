@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from .config import VAEConfig
+from .files import atomic_write
 from .model import ConvVAE
 
 CHECKPOINT_FORMAT = "vaelib-checkpoint"
@@ -39,29 +39,6 @@ class Checkpoint:
     train_config: dict = field(default_factory=dict)
     epoch: int = 0
     optimizer_state: dict | None = None
-
-
-def atomic_write(path: str | os.PathLike, write) -> Path:
-    """Call ``write(temporary_path)``, then rename the result onto ``path``.
-
-    A crash half-way leaves the old file intact: the rename is atomic on one file system.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"  # same folder: rename stays atomic
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
-    return path
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write a text file atomically (see :func:`atomic_write`)."""
-    return atomic_write(path, lambda temporary: Path(temporary).write_text(text))
 
 
 def save_checkpoint(
@@ -104,7 +81,7 @@ def _read_payload(path: Path, map_location) -> dict:
     except Exception as error:
         raise CheckpointError(
             f"{path} is not a readable checkpoint (truncated or corrupt: {type(error).__name__}); "
-            "delete it and train again, or pick another file"
+            "restore it from a copy or pick another file"
         ) from error
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path} is a PyTorch file but not a vaelib checkpoint (no 'format' marker)")
@@ -137,7 +114,7 @@ def load_checkpoint(
     if expected_config is not None and config != expected_config:
         diffs = "; ".join(config_differences(expected_config, config))
         raise CheckpointError(f"{path} holds a model with another config ({diffs}); use a matching model or a new path")
-    model = ConvVAE.from_config(config)
+    model = ConvVAE(**config.to_dict())
     try:
         model.load_state_dict(payload["state_dict"])
     except RuntimeError as error:

@@ -18,11 +18,13 @@ from pathlib import Path
 import torch
 
 from . import data as data_module
-from .checkpoint import CheckpointError, atomic_write, atomic_write_text, load_checkpoint
+from .checkpoint import CheckpointError, load_checkpoint
 from .distributed import cleanup_distributed, init_distributed, is_main_process, launched_by_torchrun
 from .evaluation import evaluate_elbo, evaluate_log_likelihood
+from .files import atomic_write_text, save_image_grid
+from .losses import LIKELIHOODS
 from .model import ConvVAE
-from .training import NonFiniteLossError, TrainConfig, fit
+from .training import NonFiniteLossError, TrainConfig, fit, prepare_test_images
 from .utils import get_device, seed_everything
 
 
@@ -84,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--latent-dim", type=positive_int, default=20)
     train.add_argument("--hidden-channels", type=positive_int, nargs="+", default=[32, 64], help="channels of the stride-2 convolutions")
     train.add_argument("--hidden-dim", type=int, default=256, help="fully connected width (0: none)")
-    train.add_argument("--likelihood", choices=("bernoulli", "gaussian"), default=None,
+    train.add_argument("--likelihood", choices=LIKELIHOODS, default=None,
                        help="decoder likelihood (default: gaussian for frey-face, bernoulli otherwise)")
     train.add_argument("--beta", type=non_negative_float, default=1.0, help="KL weight (default: 1)")
     train.add_argument("--kl-warmup-epochs", type=non_negative_float, default=0.0)
@@ -114,16 +116,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def save_image_grid(images: torch.Tensor, path: str | Path, nrow: int = 8) -> Path:
-    """Write images (N, C, H, W) in [0, 1] as one PNG grid, atomically."""
-    import torchvision
-
-    path = Path(path)
-    if path.suffix.lower() != ".png":
-        raise UsageError(f"the output file must end in .png, got {path.name}")
-    return atomic_write(path, lambda temporary: torchvision.utils.save_image(images.cpu(), temporary, nrow=nrow, format="png"))
-
-
 def _load(path: str, device=None):
     try:
         return load_checkpoint(path, map_location=device or "cpu")
@@ -151,6 +143,7 @@ def run_train(args) -> int:
     config = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, beta=args.beta,
         kl_warmup_epochs=args.kl_warmup_epochs, dynamic_binarization=likelihood == "bernoulli" and not args.no_binarize,
+        dynamic_dequantization=likelihood == "gaussian",
         max_seconds=args.max_seconds, device=str(device),
         progress=not args.no_progress, dataset=args.dataset,
     )
@@ -176,8 +169,7 @@ def run_evaluate(args) -> int:
     images = data_module.load_dataset(dataset, "test", args.data_dir).images
     if args.limit:
         images = images[: args.limit]
-    if checkpoint.train_config.get("dynamic_binarization", model.config.likelihood == "bernoulli"):
-        images = data_module.binarize_once(images, checkpoint.train_config.get("test_binarization_seed", args.seed))
+    images = prepare_test_images(images, TrainConfig(**checkpoint.train_config))
     seed_everything(args.seed)
     results = {"checkpoint": str(args.checkpoint), "dataset": dataset, "num_images": len(images)}
     results["elbo"] = evaluate_elbo(model, images, seed=args.seed)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-LIKELIHOODS = ("bernoulli", "gaussian")
+from .losses import LIKELIHOODS
+
+GAUSSIAN_VARIANCES = ("fixed", "per-pixel", "decoder")
 
 
 @dataclass
@@ -18,12 +20,15 @@ class VAEConfig:
         hidden_channels: channels of each stride-2 convolution; each one halves height and width.
         hidden_dim: width of the fully connected layer between the feature maps and the
             latent code (0 removes that layer).
-        likelihood: "bernoulli" (pixels in [0, 1], decoder outputs logits) or "gaussian"
-            (decoder mean is sigmoid(logits), variance fixed or learned).
-        learn_variance: Gaussian only: learn one log-variance per pixel instead of fixing it.
-        gaussian_log_var: Gaussian only: the fixed log-variance, or the initial value when learned.
-        min_log_var: Gaussian only: lower bound on the learned log-variance, which keeps the
-            likelihood from blowing up on pixels that never change.
+        likelihood: "bernoulli" (binary pixels, decoder outputs logits), "continuous-bernoulli"
+            (gray levels in [0, 1], the same logits with a normalised density) or "gaussian"
+            (decoder mean is sigmoid(logits)).
+        gaussian_variance: Gaussian only: "fixed" (one constant), "per-pixel" (one learned
+            log-variance per pixel, shared by all images) or "decoder" (predicted from z: the
+            decoder outputs a mean and a log-variance for every pixel, as in Kingma & Welling).
+        gaussian_log_var: Gaussian only: the fixed log-variance, or the initial per-pixel value.
+        min_log_var: Gaussian only: lower bound on a learned log-variance, which keeps the
+            density from growing without limit on pixels that never change.
     """
 
     in_channels: int = 1
@@ -32,7 +37,7 @@ class VAEConfig:
     hidden_channels: tuple[int, ...] = (32, 64)
     hidden_dim: int = 256
     likelihood: str = "bernoulli"
-    learn_variance: bool = True
+    gaussian_variance: str = "per-pixel"
     gaussian_log_var: float = -3.0
     min_log_var: float = -6.0
 
@@ -61,6 +66,8 @@ class VAEConfig:
             )
         if self.likelihood not in LIKELIHOODS:
             raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {self.likelihood!r}")
+        if self.gaussian_variance not in GAUSSIAN_VARIANCES:
+            raise ValueError(f"gaussian_variance must be one of {GAUSSIAN_VARIANCES}, got {self.gaussian_variance!r}")
 
     def to_dict(self) -> dict:
         """A plain dict (lists instead of tuples) that ``torch.load(weights_only=True)`` accepts."""

@@ -10,6 +10,7 @@ environment variable, or a per-user cache folder (``~/.cache/vaelib/data``).
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import struct
 from dataclasses import dataclass
@@ -166,7 +167,7 @@ FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sanda
 def _download_frey_face(path: Path) -> None:
     import urllib.request
 
-    from .checkpoint import atomic_write
+    from .files import atomic_write
 
     with urllib.request.urlopen(FREY_FACE_URL, timeout=60) as response:
         payload = response.read()
@@ -238,7 +239,29 @@ def load_dataset(name: str, split: str = "train", data_dir=None, download: bool 
     return load_cifar10(split, data_dir, download)
 
 
-# ---------------------------------------------------------------------- binarization and batches
+# ---------------------------------------------------------------------- checks, binarization, dequantization
+def check_images(images: torch.Tensor, name: str = "images") -> None:
+    """Raise ``ValueError`` unless ``images`` is (N, C, H, W), uint8 or float in [0, 1], with no NaN.
+
+    Called once where data enter :func:`vaelib.fit` and the evaluation functions, not at every step.
+    """
+    if not isinstance(images, torch.Tensor):
+        raise ValueError(f"{name} must be a torch.Tensor of shape (N, C, H, W), got {type(images).__name__}")
+    if images.dim() != 4:
+        hint = "; add a channel dimension: images.unsqueeze(1)" if images.dim() == 3 else ""
+        raise ValueError(f"{name} must have shape (N, C, H, W), got {tuple(images.shape)}{hint}")
+    if len(images) == 0:
+        raise ValueError(f"{name} is empty: it holds no images")
+    if images.dtype == torch.uint8:
+        return
+    if not images.is_floating_point():
+        raise ValueError(f"{name} must be uint8 (0..255) or float in [0, 1], got dtype {images.dtype}")
+    low, high = images.min().item(), images.max().item()
+    if math.isnan(low) or math.isnan(high) or low < 0 or high > 1:
+        hint = " (divide uint8 images by 255)" if high > 1 and not math.isinf(high) else ""
+        raise ValueError(f"{name} must lie in [0, 1] with no NaN, got values in [{low:g}, {high:g}]{hint}")
+
+
 def binarize(images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     """Draw binary images: each pixel is 1 with probability equal to its gray level in [0, 1].
 
@@ -253,6 +276,24 @@ def binarize_once(images: torch.Tensor, seed: int = 0) -> torch.Tensor:
     return binarize(images, torch.Generator().manual_seed(seed))
 
 
+def dequantize(images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Uniform dequantization of 8-bit images: (k + u) / 256 with u ~ U[0, 1), in [0, 1).
+
+    A continuous density p on these values bounds the probability of the discrete image k:
+    log P(k) >= E_u[log p((k + u) / 256)] - D log 256 (Theis et al. 2016), so a continuous
+    model's numbers become a likelihood of the 8-bit data. Shapes: uint8 (N, C, H, W) -> float.
+    """
+    if images.dtype != torch.uint8:
+        raise ValueError(f"dequantize takes uint8 images (0..255), got dtype {images.dtype}")
+    noise = torch.rand(images.shape, generator=generator)
+    return (images.float() + noise) / 256
+
+
+def dequantize_once(images: torch.Tensor, seed: int = 0) -> torch.Tensor:
+    """A fixed dequantization of a whole set (for a test set): the same seed gives the same values."""
+    return dequantize(images, torch.Generator().manual_seed(seed))
+
+
 def iterate_batches(
     images: torch.Tensor,
     batch_size: int,
@@ -261,19 +302,26 @@ def iterate_batches(
     generator: torch.Generator | None = None,
     device: torch.device | str = "cpu",
     drop_last: bool = False,
+    dynamic_dequantization: bool = False,
 ):
     """Yield float batches (B, C, H, W) in [0, 1] from an in-memory image tensor.
+
+    The one batching helper of the library: training, evaluation and encoding all use it.
 
     Args:
         images: uint8 or float images (N, C, H, W).
         shuffle: visit the images in a random order drawn from ``generator``.
         dynamic_binarization: replace each batch by a fresh Bernoulli draw (``generator`` too).
+        dynamic_dequantization: add fresh uniform noise to each uint8 batch (see :func:`dequantize`).
         device: where the batches go; the slicing happens on the CPU.
     """
     order = torch.randperm(len(images), generator=generator) if shuffle else torch.arange(len(images))
     stop = len(images) - (len(images) % batch_size if drop_last else 0)
     for start in range(0, stop, batch_size):
-        batch = to_float(images[order[start : start + batch_size]])
+        batch = images[order[start : start + batch_size]]
+        if dynamic_dequantization:
+            batch = dequantize(batch, generator)
+        batch = to_float(batch)
         if dynamic_binarization:
             batch = binarize(batch, generator)
         yield batch.to(device, non_blocking=True)

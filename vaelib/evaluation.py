@@ -7,45 +7,47 @@ import math
 import torch
 from tqdm.auto import tqdm
 
-from .data import to_float
-from .losses import gaussian_kl
+from .data import check_images, iterate_batches
+from .losses import gaussian_kl, gaussian_log_prob
 
 LOG_2 = math.log(2)
+LOG_256 = math.log(256)
 
 
-def bits_per_dim(nats_per_image: float | torch.Tensor, num_dims: int):
-    """Convert a negative log-likelihood in nats per image to bits per dimension (pixel and channel)."""
+def bits_per_dim(nats_per_image: float | torch.Tensor, num_dims: int, dequantized: bool = False):
+    """Convert a negative log-likelihood in nats per image to bits per dimension (pixel and channel).
+
+    With ``dequantized``, ``nats_per_image`` is a continuous density's NLL on 8-bit images scaled
+    to [0, 1) by uniform dequantization; adding D log 256 turns it into an NLL of the discrete
+    images (see :func:`vaelib.dequantize`) before the conversion.
+    """
+    if dequantized:
+        nats_per_image = nats_per_image + num_dims * LOG_256
     return nats_per_image / (num_dims * LOG_2)
 
 
-def _standard_normal_log_prob(z: torch.Tensor) -> torch.Tensor:
-    """log N(z | 0, I) summed over the last dimension: (..., D) -> (...)."""
-    return -0.5 * (z.pow(2) + math.log(2 * math.pi)).sum(-1)
-
-
-def _diagonal_normal_log_prob(z: torch.Tensor, mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
-    """log N(z | mu, diag(exp(log_var))) summed over the last dimension: (..., D) -> (...)."""
-    return -0.5 * ((z - mu).pow(2) / log_var.exp() + log_var + math.log(2 * math.pi)).sum(-1)
-
-
 @torch.no_grad()
-def log_importance_weights(model, x: torch.Tensor, num_samples: int) -> torch.Tensor:
+def log_importance_weights(model, x: torch.Tensor, num_samples: int, generator: torch.Generator | None = None) -> torch.Tensor:
     """log w_k = log p(x|z_k) + log p(z_k) - log q(z_k|x) for z_k ~ q(z|x), k = 1..num_samples.
 
-    ``model`` needs ``encode(x) -> (mu, log_var)`` and ``decoder_log_prob(x, z) -> (S, B)``.
-    Shapes: x (B, C, H, W) -> (num_samples, B).
+    ``model`` needs ``encode``, ``reparameterize`` and ``decoder_log_prob(x, z) -> (S, B)``.
+    ``generator`` (on x's device) fixes the noise. Shapes: x (B, C, H, W) -> (num_samples, B).
     """
     mu, log_var = model.encode(x)
-    eps = torch.randn(num_samples, *mu.shape, device=mu.device, dtype=mu.dtype)
-    z = mu + torch.exp(0.5 * log_var) * eps  # (S, B, D)
-    return model.decoder_log_prob(x, z) + _standard_normal_log_prob(z) - _diagonal_normal_log_prob(z, mu, log_var)
+    eps = torch.randn(num_samples, *mu.shape, device=mu.device, dtype=mu.dtype, generator=generator)
+    z = model.reparameterize(mu, log_var, eps)  # (S, B, D): mu and log_var broadcast over S
+    log_prior = gaussian_log_prob(z, torch.zeros_like(z), torch.zeros_like(z)).sum(-1)
+    log_posterior = gaussian_log_prob(z, mu, log_var).sum(-1)
+    return model.decoder_log_prob(x, z) + log_prior - log_posterior
 
 
 @torch.no_grad()
-def iwae_log_likelihood(model, x: torch.Tensor, num_samples: int = 5000, chunk_size: int = 500) -> torch.Tensor:
-    """Importance-sampled estimate of log p(x) (the IWAE bound of Burda et al. 2015), per image.
+def iwae_log_likelihood(
+    model, x: torch.Tensor, num_samples: int = 5000, chunk_size: int = 500, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Importance-sampled estimate of log p(x) (the IWAE bound of Burda et al. 2016), per image.
 
-    log p(x) >= log (1/K) sum_k w_k with w_k = p(x, z_k) / q(z_k|x); the bound tightens as K grows
+    L_K = log (1/K) sum_k w_k with w_k = p(x, z_k) / q(z_k|x); the bound tightens as K grows
     and equals the ELBO in expectation at K = 1. The K samples are drawn ``chunk_size`` at a time
     and combined with a running log-sum-exp, so memory stays bounded for K = 5000.
     Shapes: x (B, C, H, W) -> (B,) in nats.
@@ -56,16 +58,10 @@ def iwae_log_likelihood(model, x: torch.Tensor, num_samples: int = 5000, chunk_s
     remaining = num_samples
     while remaining > 0:
         k = min(chunk_size, remaining)
-        chunk = torch.logsumexp(log_importance_weights(model, x, k), dim=0)
+        chunk = torch.logsumexp(log_importance_weights(model, x, k, generator), dim=0)
         running = torch.logaddexp(running, chunk)
         remaining -= k
     return running - math.log(num_samples)
-
-
-def _batches(images: torch.Tensor, batch_size: int, device):
-    """Yield float batches of images in [0, 1] on ``device`` (uint8 input is divided by 255)."""
-    for start in range(0, len(images), batch_size):
-        yield to_float(images[start : start + batch_size].to(device))
 
 
 @torch.no_grad()
@@ -78,14 +74,15 @@ def evaluate_elbo(model, images: torch.Tensor, batch_size: int = 500, seed: int 
     Returns:
         dict with "elbo", "recon", "kl" (nats per image) and "bits_per_dim" of -ELBO.
     """
+    check_images(images)
     was_training = model.training
     model.eval()
     recon_sum = kl_sum = 0.0
     generator = None if seed is None else torch.Generator().manual_seed(seed)
-    for x in _batches(images, batch_size, model.device):
+    for x in iterate_batches(images, batch_size, shuffle=False, device=model.device):
         eps = torch.randn(len(x), model.config.latent_dim, generator=generator).to(model.device)
-        logits, mu, log_var = model(x, eps)
-        recon_sum += model.reconstruction_nll(logits, x).sum().item()
+        output, mu, log_var = model(x, eps)
+        recon_sum += model.reconstruction_nll(output, x).sum().item()
         kl_sum += gaussian_kl(mu, log_var).sum().item()
     model.train(was_training)
     n = len(images)
@@ -98,27 +95,33 @@ def evaluate_elbo(model, images: torch.Tensor, batch_size: int = 500, seed: int 
 def evaluate_log_likelihood(
     model, images: torch.Tensor, num_samples: int = 5000, batch_size: int = 10, chunk_size: int = 500, progress: bool = False
 ) -> dict:
-    """Importance-sampled log p(x) averaged over a data set.
+    """Importance-sampled log p(x) averaged over a data set, with its standard error.
 
     Args:
         images: (N, C, H, W), float in [0, 1] or uint8.
         num_samples: K, importance samples per image.
         batch_size: images processed together; memory grows with batch_size * chunk_size.
     Returns:
-        dict with "log_likelihood" (nats per image, higher is better), "nll", "bits_per_dim", "num_samples".
+        dict with "log_likelihood" (nats per image, higher is better), "nll", "standard_error"
+        (of the mean, across images), "bits_per_dim", "num_samples" and "num_images".
     """
+    check_images(images)
     was_training = model.training
     model.eval()
-    total = 0.0
-    batches = _batches(images, batch_size, model.device)
+    per_image = []
+    batches = iterate_batches(images, batch_size, shuffle=False, device=model.device)
     for x in tqdm(batches, total=math.ceil(len(images) / batch_size), disable=not progress, desc=f"IWAE K={num_samples}"):
-        total += iwae_log_likelihood(model, x, num_samples, chunk_size).sum().item()
+        per_image.append(iwae_log_likelihood(model, x, num_samples, chunk_size).cpu())
     model.train(was_training)
-    log_likelihood = total / len(images)
+    values = torch.cat(per_image).double()
+    log_likelihood = values.mean().item()
+    standard_error = values.std().item() / math.sqrt(len(values)) if len(values) > 1 else float("nan")
     num_dims = math.prod(images.shape[1:])
     return {
         "log_likelihood": log_likelihood,
         "nll": -log_likelihood,
+        "standard_error": standard_error,
         "bits_per_dim": bits_per_dim(-log_likelihood, num_dims),
         "num_samples": num_samples,
+        "num_images": len(values),
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .data import to_float
+from .data import iterate_batches
 from .model import ConvVAE
 
 
@@ -29,12 +29,6 @@ def slerp(z_a: torch.Tensor, z_b: torch.Tensor, steps: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def decode_images(model: ConvVAE, z: torch.Tensor) -> torch.Tensor:
-    """Latent codes (N, D) -> images (N, C, H, W) in [0, 1] (the decoder mean)."""
-    return model.logits_to_images(model.decode(z.to(model.device)))
-
-
-@torch.no_grad()
 def interpolate(model: ConvVAE, x_a: torch.Tensor, x_b: torch.Tensor, steps: int = 10, method: str = "linear") -> torch.Tensor:
     """Decode points between the posterior means of two images.
 
@@ -48,7 +42,7 @@ def interpolate(model: ConvVAE, x_a: torch.Tensor, x_b: torch.Tensor, steps: int
     if method not in paths:
         raise ValueError(f"method must be 'linear' or 'spherical', got {method!r}")
     mu, _ = model.encode(torch.stack([x_a, x_b]).to(model.device))
-    return decode_images(model, paths[method](mu[0], mu[1], steps))
+    return model.decode_images(paths[method](mu[0], mu[1], steps))
 
 
 @torch.no_grad()
@@ -66,7 +60,7 @@ def latent_traversal(model: ConvVAE, z: torch.Tensor, dims, values) -> torch.Ten
     codes = z.repeat(len(dims), len(values), 1)  # (R, S, D)
     for row, dim in enumerate(dims):
         codes[row, :, dim] = values
-    images = decode_images(model, codes.flatten(0, 1))
+    images = model.decode_images(codes.flatten(0, 1))
     return images.view(len(dims), len(values), *images.shape[1:])
 
 
@@ -83,7 +77,7 @@ def manifold_grid(model: ConvVAE, n: int = 20, edge: float = 0.05) -> torch.Tens
     quantiles = torch.linspace(edge, 1 - edge, n)
     coords = torch.distributions.Normal(0.0, 1.0).icdf(quantiles)
     z1, z2 = torch.meshgrid(coords, coords.flip(0), indexing="xy")
-    images = decode_images(model, torch.stack([z1, z2], dim=-1).reshape(-1, 2))
+    images = model.decode_images(torch.stack([z1, z2], dim=-1).reshape(-1, 2))
     return images.view(n, n, *images.shape[1:])
 
 
@@ -92,6 +86,7 @@ def encode_means(model: ConvVAE, images: torch.Tensor, batch_size: int = 1000) -
     """Posterior means of a whole set: images (N, C, H, W), uint8 or float -> (N, D)."""
     was_training = model.training
     model.eval()
-    means = [model.encode(to_float(images[i : i + batch_size]).to(model.device))[0].cpu() for i in range(0, len(images), batch_size)]
+    batches = iterate_batches(images, batch_size, shuffle=False, device=model.device)
+    means = [model.encode(x)[0].cpu() for x in batches]
     model.train(was_training)
     return torch.cat(means)

@@ -6,9 +6,10 @@ import math
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from .config import VAEConfig
-from .losses import bernoulli_nll, gaussian_nll
+from .losses import reconstruction_nll
 
 
 def _downsampled_sizes(size: int, num_layers: int) -> list[int]:
@@ -31,8 +32,8 @@ class ConvVAE(nn.Module):
     layers back to exactly the input size. The decoder returns **logits**; ``sigmoid`` is applied
     only to show images (or to get the Gaussian decoder's mean).
 
-    Build it from keywords, ``ConvVAE(1, 28, latent_dim=20)``, or from a config,
-    ``ConvVAE.from_config(VAEConfig(...))``.
+    Build it from the fields of :class:`VAEConfig`: ``ConvVAE(1, 28, latent_dim=20)``, or
+    ``ConvVAE(**config.to_dict())`` from a stored config; ``model.config`` holds them.
     """
 
     def __init__(self, in_channels: int = 1, image_size: int | tuple[int, int] = 28, latent_dim: int = 20, **kwargs):
@@ -67,7 +68,9 @@ class ConvVAE(nn.Module):
         else:
             self.decoder_fc = nn.Sequential(nn.Linear(cfg.latent_dim, feature_size), nn.ReLU())
         deconv_layers: list[nn.Module] = []
-        up_channels = channels[::-1]  # e.g. (64, 32, 1)
+        # A Gaussian decoder that predicts its variance outputs two numbers per pixel and channel.
+        out_channels = cfg.in_channels * (2 if self.predicts_variance else 1)
+        up_channels = (*channels[:0:-1], out_channels)  # e.g. (64, 32, 1)
         up_heights, up_widths = heights[::-1], widths[::-1]  # e.g. (7, 14, 28)
         for i, (c_in, c_out) in enumerate(zip(up_channels[:-1], up_channels[1:])):
             # A transposed conv (kernel 4, stride 2, padding 1) maps s to 2s + output_padding;
@@ -81,21 +84,18 @@ class ConvVAE(nn.Module):
                 deconv_layers.append(nn.ReLU())  # no activation on the last layer: it returns logits
         self.decoder_conv = nn.Sequential(*deconv_layers)
 
-        if cfg.likelihood == "gaussian":
-            # One log-variance per pixel, shared by all images (as in Kingma & Welling's Frey Face model).
+        if cfg.likelihood == "gaussian" and not self.predicts_variance:
+            # One log-variance per pixel, shared by all images: learned ("per-pixel") or constant ("fixed").
             initial = torch.full((cfg.in_channels, *cfg.image_size), float(cfg.gaussian_log_var))
-            if cfg.learn_variance:
+            if cfg.gaussian_variance == "per-pixel":
                 self.decoder_log_var = nn.Parameter(initial)
             else:
                 self.register_buffer("decoder_log_var", initial)
 
-    @classmethod
-    def from_config(cls, config: VAEConfig | dict) -> "ConvVAE":
-        """Build a model from a :class:`VAEConfig` or its ``to_dict()`` form."""
-        if isinstance(config, dict):
-            config = VAEConfig.from_dict(config)
-        data = config.to_dict()
-        return cls(data.pop("in_channels"), data.pop("image_size"), data.pop("latent_dim"), **data)
+    @property
+    def predicts_variance(self) -> bool:
+        """True for a Gaussian decoder that outputs a log-variance for every pixel from z."""
+        return self.config.likelihood == "gaussian" and self.config.gaussian_variance == "decoder"
 
     # ------------------------------------------------------------------ checks
     def check_input(self, x: torch.Tensor) -> None:
@@ -136,11 +136,27 @@ class ConvVAE(nn.Module):
         return mu + torch.exp(0.5 * log_var) * eps
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """p(x|z): latent codes (B, latent_dim) -> logits (B, C, H, W)."""
+        """p(x|z): latent codes (B, latent_dim) -> logits (B, C, H, W).
+
+        A Gaussian decoder that predicts its variance returns (B, 2C, H, W): C channels of mean
+        logits, then C channels of log-variances (already above ``min_log_var``).
+        """
         if z.dim() != 2 or z.shape[1] != self.config.latent_dim:
             raise ValueError(f"expected latent codes of shape (batch, {self.config.latent_dim}), got {tuple(z.shape)}")
         h = self.decoder_fc(z).view(-1, *self.feature_shape)
-        return self.decoder_conv(h)
+        output = self.decoder_conv(h)
+        if self.predicts_variance:
+            mean_logits, raw_log_var = output.chunk(2, dim=1)
+            output = torch.cat([mean_logits, self._floored(raw_log_var)], dim=1)
+        return output
+
+    def _floored(self, log_var: torch.Tensor) -> torch.Tensor:
+        """A smooth lower bound: min_log_var + softplus(log_var - min_log_var) > min_log_var.
+
+        Unlike a clamp, it keeps a gradient, so a log-variance below the floor can come back.
+        """
+        floor = self.config.min_log_var
+        return floor + F.softplus(log_var - floor)
 
     def forward(self, x: torch.Tensor, eps: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Encode, sample one z per image, decode: x (B, C, H, W) -> (logits (B, C, H, W), mu, log_var (B, D)).
@@ -152,12 +168,20 @@ class ConvVAE(nn.Module):
         return self.decode(z), mu, log_var
 
     # ------------------------------------------------------------------ likelihood
-    def reconstruction_nll(self, logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """-log p(x|z) per image, summed over pixels: logits, x (B, C, H, W) -> (B,) in nats."""
-        if self.config.likelihood == "bernoulli":
-            return bernoulli_nll(logits, x)
-        log_var = self.decoder_log_var.clamp(min=self.config.min_log_var)
-        return gaussian_nll(torch.sigmoid(logits), log_var, x)
+    def likelihood_kwargs(self) -> dict:
+        """The likelihood arguments of :func:`vaelib.elbo_loss` for this model's decoder.
+
+        ``{"likelihood": ..., "decoder_log_var": ...}``: the per-pixel log-variance (floored) of a
+        Gaussian decoder that has one, else None.
+        """
+        decoder_log_var = getattr(self, "decoder_log_var", None)
+        if decoder_log_var is not None and self.config.gaussian_variance == "per-pixel":
+            decoder_log_var = self._floored(decoder_log_var)
+        return {"likelihood": self.config.likelihood, "decoder_log_var": decoder_log_var}
+
+    def reconstruction_nll(self, output: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """-log p(x|z) per image, summed over pixels: decoder output, x (B, C, H, W) -> (B,) in nats."""
+        return reconstruction_nll(output, x, **self.likelihood_kwargs())
 
     def decoder_log_prob(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """log p(x|z) for S codes per image: x (B, C, H, W), z (S, B, D) -> (S, B)."""
@@ -167,15 +191,28 @@ class ConvVAE(nn.Module):
         return -self.reconstruction_nll(logits, x_repeated).view(num_samples, batch)
 
     # ------------------------------------------------------------------ images
-    def logits_to_images(self, logits: torch.Tensor) -> torch.Tensor:
-        """Decoder logits -> images in [0, 1] (the Bernoulli or Gaussian mean)."""
-        return torch.sigmoid(logits)
+    def decoder_mean(self, output: torch.Tensor) -> torch.Tensor:
+        """Decoder output -> the mean of p(x|z), images (B, C, H, W) in [0, 1].
+
+        sigmoid(logits) for the Bernoulli and Gaussian decoders; the continuous Bernoulli's mean
+        is not its parameter sigmoid(logits), so torch.distributions computes it.
+        """
+        if self.config.likelihood == "continuous-bernoulli":
+            return torch.distributions.ContinuousBernoulli(logits=output, validate_args=False).mean
+        if self.predicts_variance:
+            output = output[:, : self.config.in_channels]
+        return torch.sigmoid(output)
+
+    @torch.no_grad()
+    def decode_images(self, z: torch.Tensor) -> torch.Tensor:
+        """Latent codes (N, latent_dim) -> images (N, C, H, W) in [0, 1], the decoder mean."""
+        return self.decoder_mean(self.decode(z.to(self.device)))
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Draw n images from the model: z ~ N(0, I), shown as the decoder mean. Returns (n, C, H, W) in [0, 1]."""
         z = torch.randn(n, self.config.latent_dim, generator=generator, device=self.device)
-        return self.logits_to_images(self.decode(z))
+        return self.decode_images(z)
 
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor, use_mean: bool = True) -> torch.Tensor:
@@ -185,7 +222,7 @@ class ConvVAE(nn.Module):
         """
         mu, log_var = self.encode(x)
         z = mu if use_mean else self.reparameterize(mu, log_var)
-        return self.logits_to_images(self.decode(z))
+        return self.decode_images(z)
 
     def num_parameters(self) -> int:
         """Number of trainable parameters."""

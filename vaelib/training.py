@@ -13,7 +13,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .checkpoint import load_checkpoint, save_checkpoint
-from .data import ImageData, binarize_once, iterate_batches
+from .data import ImageData, binarize_once, check_images, dequantize_once, iterate_batches
 from .distributed import get_rank, get_world_size, is_distributed, is_main_process
 from .evaluation import evaluate_elbo
 from .losses import elbo_loss
@@ -38,6 +38,8 @@ class TrainConfig:
         beta: weight of the KL term once warm-up is over (1 is the true ELBO).
         kl_warmup_epochs: raise the KL weight linearly from 0 to beta over this many epochs (0: off).
         dynamic_binarization: draw fresh binary images at every step (Bernoulli models on MNIST).
+        dynamic_dequantization: add fresh uniform noise to the 8-bit pixels at every step
+            (continuous models of 8-bit images; see :func:`vaelib.dequantize`).
         test_binarization_seed: the seed of the one fixed binarization of the test set.
         max_seconds: stop training after this much wall time (None: no limit).
         device: "cpu", "cuda", ...; None picks the best available.
@@ -52,6 +54,7 @@ class TrainConfig:
     beta: float = 1.0
     kl_warmup_epochs: float = 0.0
     dynamic_binarization: bool = True
+    dynamic_dequantization: bool = False
     test_binarization_seed: int = 0
     max_seconds: float | None = None
     device: str | None = None
@@ -66,6 +69,8 @@ class TrainConfig:
             raise ValueError(f"lr must be positive, got {self.lr}")
         if self.beta < 0 or self.kl_warmup_epochs < 0:
             raise ValueError("beta and kl_warmup_epochs must not be negative")
+        if self.dynamic_binarization and self.dynamic_dequantization:
+            raise ValueError("choose dynamic_binarization or dynamic_dequantization, not both")
 
 
 def kl_weight(step: int, steps_per_epoch: int, config: TrainConfig) -> float:
@@ -93,7 +98,7 @@ def _training_batches(images, config: TrainConfig, latent_dim: int, generator, d
     global_batch = config.batch_size * world
     batches = iterate_batches(
         images, global_batch, shuffle=True, dynamic_binarization=config.dynamic_binarization,
-        generator=generator, drop_last=world > 1,
+        dynamic_dequantization=config.dynamic_dequantization, generator=generator, drop_last=world > 1,
     )
     for x in batches:
         eps = torch.randn(len(x), latent_dim, generator=generator)
@@ -118,14 +123,16 @@ def _train_one_epoch(model, network, optimizer, images, config, epoch, steps_per
     bar = tqdm(total=steps_per_epoch, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False,
                disable=not (config.progress and is_main_process()))
     batches = _training_batches(images, config, model.config.latent_dim, _epoch_generator(config.seed, epoch), device)
+    beta = kl_weight(epoch * steps_per_epoch, steps_per_epoch, config)
     for x, eps in batches:
         beta = kl_weight(epoch * steps_per_epoch + steps, steps_per_epoch, config)
-        terms = elbo_loss(model, x, beta=beta, eps=eps, network=network)
+        output, mu, log_var = network(x, eps)  # the DDP wrapper, if any, runs the forward pass
+        terms = elbo_loss(output, mu, log_var, x, beta=beta, **model.likelihood_kwargs())
+        loss = terms.loss.item()
+        _check_finite(loss, epoch, steps)  # before the step, so the weights stay finite
         optimizer.zero_grad(set_to_none=True)
         terms.loss.backward()
         optimizer.step()
-        loss = terms.loss.item()
-        _check_finite(loss, epoch, steps)
         sums["loss"] += loss
         sums["recon"] += terms.recon.item()
         sums["kl"] += terms.kl.item()
@@ -176,9 +183,11 @@ def fit(
         network = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
     train_images = _as_images(train_data)
+    check_images(train_images, "training images")
     test_images = None if test_data is None else _as_images(test_data)
-    if test_images is not None and config.dynamic_binarization:
-        test_images = binarize_once(test_images, config.test_binarization_seed)
+    if test_images is not None:
+        check_images(test_images, "test images")
+        test_images = prepare_test_images(test_images, config)
     steps_per_epoch = _steps_per_epoch(len(train_images), config.batch_size * get_world_size())
     deadline = None if config.max_seconds is None else time.perf_counter() + config.max_seconds
 
@@ -200,6 +209,15 @@ def fit(
         if out_of_time:
             break
     return history
+
+
+def prepare_test_images(images: torch.Tensor, config: TrainConfig) -> torch.Tensor:
+    """The test set as training sees it: binarized or dequantized once, with a fixed seed."""
+    if config.dynamic_binarization:
+        return binarize_once(images, config.test_binarization_seed)
+    if config.dynamic_dequantization:
+        return dequantize_once(images, config.test_binarization_seed)
+    return images
 
 
 def _steps_per_epoch(num_images: int, global_batch: int) -> int:

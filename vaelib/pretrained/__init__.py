@@ -1,48 +1,140 @@
-"""Pretrained checkpoints shipped inside the package (float16 weights, a few MB in all).
+"""The pretrained models: one registry of recipes, and the checkpoints trained from them.
 
-Each was trained by ``benchmarks/train_pretrained.py``; the checkpoint itself stores the
-model config, the training config, the history and the test metrics.
+Each name maps to a :class:`Recipe`: the data set, the model config, the training config and a
+description. The checkpoints ``<name>.pt`` beside this module (float16 weights) were trained
+from these recipes by ``benchmarks/train_pretrained.py``; :func:`load_pretrained` returns the
+shipped model, or trains one with the same recipe when the file is missing.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 
 from ..checkpoint import Checkpoint, load_checkpoint
+from ..data import load_dataset
+from ..evaluation import evaluate_elbo
+from ..model import ConvVAE
+from ..training import TrainConfig, fit, prepare_test_images
+from ..utils import is_smoke_mode
 
 PRETRAINED_DIR = Path(__file__).parent
+SMOKE_TRAIN_IMAGES = 512  # what a smoke-mode stand-in trains on when a checkpoint is missing
 
-#: name -> what the model is (the checkpoint's file is ``<name>.pt`` beside this module).
-PRETRAINED_MODELS = {
-    "mnist": "MNIST, Bernoulli decoder, 20-D latent space: the book's main model",
-    "mnist-2d": "MNIST, Bernoulli decoder, 2-D latent space: for the manifold grid and scatter plots",
-    "fashion-mnist": "Fashion-MNIST, Bernoulli decoder, 20-D latent space",
-    "frey-face": "Frey Face (28x20), Gaussian decoder with learned per-pixel variance, 10-D latent space",
+
+@dataclass(frozen=True)
+class Recipe:
+    """How one pretrained model is made.
+
+    Attributes:
+        description: one line for readers.
+        dataset: the training data's name (see :func:`vaelib.load_dataset`).
+        model: keyword arguments of :class:`vaelib.ConvVAE`.
+        train: keyword arguments of :class:`vaelib.TrainConfig` (``dataset`` is added).
+    """
+
+    description: str
+    dataset: str
+    model: dict = field(default_factory=dict)
+    train: dict = field(default_factory=dict)
+
+    def train_config(self, **overrides) -> TrainConfig:
+        """The recipe's :class:`TrainConfig`, with ``overrides`` applied."""
+        return TrainConfig(**{**self.train, "dataset": self.dataset, **overrides})
+
+
+RECIPES = {
+    "mnist": Recipe(
+        "MNIST, Bernoulli decoder, 20-D latent space: the book's main model",
+        "mnist",
+        model=dict(in_channels=1, image_size=28, latent_dim=20, hidden_dim=256),
+        train=dict(epochs=30, batch_size=128, lr=1e-3, dynamic_binarization=True),
+    ),
+    "mnist-2d": Recipe(
+        "MNIST, Bernoulli decoder, 2-D latent space: for the manifold grid and scatter plots",
+        "mnist",
+        model=dict(in_channels=1, image_size=28, latent_dim=2, hidden_dim=128),
+        train=dict(epochs=20, batch_size=128, lr=1e-3, dynamic_binarization=True),
+    ),
+    "fashion-mnist": Recipe(
+        "Fashion-MNIST gray levels, continuous Bernoulli decoder, 20-D latent space",
+        "fashion-mnist",
+        model=dict(in_channels=1, image_size=28, latent_dim=20, hidden_dim=128, likelihood="continuous-bernoulli"),
+        train=dict(epochs=15, batch_size=128, lr=1e-3, dynamic_binarization=False),
+    ),
+    "frey-face": Recipe(
+        "Frey Face (28x20), dequantized, Gaussian decoder predicting mean and variance from z, 10-D latent space",
+        "frey-face",
+        model=dict(in_channels=1, image_size=(28, 20), latent_dim=10, hidden_dim=128, likelihood="gaussian",
+                   gaussian_variance="decoder", min_log_var=-10.0),
+        train=dict(epochs=300, batch_size=100, lr=1e-3, dynamic_binarization=False, dynamic_dequantization=True,
+                   kl_warmup_epochs=30),
+    ),
 }
+
+
+def _recipe(name: str) -> Recipe:
+    if name not in RECIPES:
+        raise ValueError(f"no pretrained model named {name!r}; choose one of {', '.join(RECIPES)}")
+    return RECIPES[name]
 
 
 def pretrained_path(name: str) -> Path:
     """The file of a shipped checkpoint (it may not exist in a source checkout that lacks weights)."""
-    if name not in PRETRAINED_MODELS:
-        raise ValueError(f"no pretrained model named {name!r}; choose one of {', '.join(PRETRAINED_MODELS)}")
+    _recipe(name)
     return PRETRAINED_DIR / f"{name}.pt"
 
 
 def available_pretrained() -> list[str]:
     """Names of the shipped checkpoints that are present."""
-    return [name for name in PRETRAINED_MODELS if pretrained_path(name).exists()]
+    return [name for name in RECIPES if pretrained_path(name).exists()]
 
 
-def load_pretrained(name: str, device: str | torch.device = "cpu") -> Checkpoint:
-    """Load a shipped checkpoint: ``load_pretrained("mnist").model`` is a trained ConvVAE (in eval mode)."""
+def train_pretrained(name: str, epochs: int | None = None, limit: int | None = None, device=None,
+                     progress: bool = True, data_dir=None) -> Checkpoint:
+    """Train a model from its recipe and return it as a :class:`Checkpoint` (nothing is written).
+
+    Args:
+        epochs: override the recipe's number of epochs.
+        limit: train on the first ``limit`` images only.
+    The checkpoint's ``metrics`` hold the test ELBO (see :func:`vaelib.evaluate_elbo`).
+    """
+    recipe = _recipe(name)
+    overrides = {"progress": progress, **({"epochs": epochs} if epochs else {}), **({"device": str(device)} if device else {})}
+    config = recipe.train_config(**overrides)
+    torch.manual_seed(config.seed)
+    train_data = load_dataset(recipe.dataset, "train", data_dir)
+    test_data = load_dataset(recipe.dataset, "test", data_dir)
+    if limit:
+        train_data = train_data.subset(limit)
+    model = ConvVAE(**recipe.model)
+    history = fit(model, train_data, test_data, config)
+    metrics = evaluate_elbo(model, prepare_test_images(test_data.images, config), seed=config.seed)
+    return Checkpoint(model=model.eval(), history=history, metrics=metrics, train_config=asdict(config), epoch=len(history))
+
+
+def load_pretrained(name: str, device: str | torch.device = "cpu", train_if_missing: bool = True) -> Checkpoint:
+    """A shipped model: ``load_pretrained("mnist").model`` is a trained ConvVAE in eval mode.
+
+    When the checkpoint file is missing (a source checkout without weights) and
+    ``train_if_missing`` is true, the model is trained here from the same recipe (in smoke
+    mode, one epoch on a few hundred images: a stand-in, not the real model).
+    """
     path = pretrained_path(name)
-    if not path.exists():
+    if path.exists():
+        checkpoint = load_checkpoint(path, map_location=device)
+        checkpoint.model.eval()
+        return checkpoint
+    if not train_if_missing:
         raise FileNotFoundError(
             f"the pretrained checkpoint {path.name} is missing from {PRETRAINED_DIR}; "
             f"train it with: python benchmarks/train_pretrained.py {name}"
         )
-    checkpoint = load_checkpoint(path, map_location=device)
-    checkpoint.model.eval()
+    smoke = is_smoke_mode()
+    print(f"no shipped weights for {name!r}: training them from the recipe" + (" (smoke mode: a small stand-in)" if smoke else ""))
+    checkpoint = train_pretrained(name, epochs=1 if smoke else None, limit=SMOKE_TRAIN_IMAGES if smoke else None,
+                                  device=device, progress=False)
+    checkpoint.model.to(device)
     return checkpoint
