@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,7 +71,11 @@ def save_checkpoint(
         "epoch": int(epoch if epoch is not None else len(history or [])),
         "optimizer_state": optimizer.state_dict() if optimizer is not None else None,
     }
-    return atomic_write(path, lambda temporary: torch.save(payload, temporary))
+    # Serialise in memory first: a write error (a full disk) then surfaces as a plain OSError,
+    # not as an error from inside torch's zip writer, and atomic_write keeps the old file.
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    return atomic_write(path, lambda temporary: Path(temporary).write_bytes(buffer.getvalue()))
 
 
 def _read_payload(path: Path, map_location) -> dict:

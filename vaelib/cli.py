@@ -12,19 +12,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import time
 from pathlib import Path
 
 import torch
 
 from . import data as data_module
+from .data import to_float
 from .checkpoint import CheckpointError, load_checkpoint
 from .distributed import cleanup_distributed, init_distributed, is_main_process, launched_by_torchrun
-from .evaluation import evaluate_elbo, evaluate_log_likelihood
+from .evaluation import evaluate_elbo, evaluate_log_likelihood, iwae_log_likelihood
 from .files import atomic_write_text, save_image_grid
 from .losses import LIKELIHOODS
 from .model import ConvVAE
-from .training import NonFiniteLossError, TrainConfig, fit, prepare_test_images
+from .training import NonFiniteLossError, TrainConfig, fit, prepare_test_images, resume_differences
 from .utils import get_device, seed_everything
 
 
@@ -95,7 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--max-seconds", type=positive_float, default=None, help="stop after this much training time")
     train.add_argument("--device", type=device_name, default=None, help="cpu, cuda, mps (default: best available)")
     train.add_argument("--restart", action="store_true", help="ignore an existing checkpoint in OUT and start over")
-    train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.add_argument("--no-progress", action="store_true",
+                       help="no progress bar (it is shown only on a terminal anyway); the per-epoch lines stay")
+    train.add_argument("--quiet", action="store_true", help="print nothing but errors and the final line")
 
     evaluate = commands.add_parser("evaluate", help="test ELBO and importance-sampled log-likelihood of a checkpoint")
     evaluate.add_argument("checkpoint")
@@ -116,21 +121,44 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _checkpoint_file(path: str) -> Path:
+    """The checkpoint a path names: a file, or a run folder that holds checkpoint.pt."""
+    path = Path(path)
+    if path.is_dir():
+        if (path / "checkpoint.pt").is_file():
+            return path / "checkpoint.pt"
+        raise UsageError(f"{path} is a folder without a checkpoint.pt; pass a checkpoint file, e.g. RUN/checkpoint.pt")
+    return path
+
+
 def _load(path: str, device=None):
     try:
-        return load_checkpoint(path, map_location=device or "cpu")
+        return load_checkpoint(_checkpoint_file(path), map_location=device or "cpu")
     except (FileNotFoundError, CheckpointError) as error:
         raise UsageError(str(error)) from error
 
 
-def run_train(args) -> int:
-    """Train (or resume) and write checkpoint.pt, history.json and samples.png into --out."""
-    if launched_by_torchrun():  # one process per GPU (NCCL), or per CPU share (gloo)
-        device = init_distributed(torch.device(args.device).type if args.device else None)
-    else:
-        device = get_device(args.device, verbose=not args.no_progress)
-    seed_everything(args.seed)
+def _check_writable_folder(folder: Path) -> None:
+    """Fail before training, not after it, when the output folder cannot be written."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise UsageError(f"cannot write to {folder} ({error.strerror}); choose a writable --out") from error
+
+
+def _train_setup(args):
+    """Everything that can go wrong because of the arguments, checked before any training.
+
+    Returns (model, train_data, test_data, config, checkpoint_path, epochs_done).
+    """
     out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file; --out names a folder for checkpoint.pt, history.json and samples.png")
+    if is_main_process():
+        _check_writable_folder(out)
     checkpoint_path = out / "checkpoint.pt"
     likelihood = args.likelihood or ("gaussian" if args.dataset == "frey-face" else "bernoulli")
     train_data = data_module.load_dataset(args.dataset, "train", args.data_dir)
@@ -144,18 +172,62 @@ def run_train(args) -> int:
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, beta=args.beta,
         kl_warmup_epochs=args.kl_warmup_epochs, dynamic_binarization=likelihood == "bernoulli" and not args.no_binarize,
         dynamic_dequantization=likelihood == "gaussian",
-        max_seconds=args.max_seconds, device=str(device),
-        progress=not args.no_progress, dataset=args.dataset,
+        max_seconds=args.max_seconds, device=str(args.device_chosen),
+        progress=not args.quiet, progress_bar=False if args.no_progress else None, dataset=args.dataset,
     )
+    epochs_done = 0
+    if checkpoint_path.exists() and not args.restart:
+        try:
+            checkpoint = load_checkpoint(checkpoint_path)
+        except CheckpointError as error:
+            raise UsageError(f"{error}; or pass --restart to start over (it replaces the file after the first epoch)") from error
+        differences = resume_differences(checkpoint, model.config, config)
+        if differences:
+            raise UsageError(
+                f"{checkpoint_path} belongs to another run ({'; '.join(differences)}); "
+                "pass --restart to start over or choose another --out"
+            )
+        epochs_done = checkpoint.epoch
+    return model, train_data, test_data, config, checkpoint_path, epochs_done
+
+
+def run_train(args) -> int:
+    """Train (or resume) and write checkpoint.pt, history.json and samples.png into --out."""
+    if launched_by_torchrun():  # one process per GPU (NCCL), or per CPU share (gloo)
+        args.device_chosen = init_distributed(torch.device(args.device).type if args.device else None)
+    else:
+        args.device_chosen = get_device(args.device, verbose=not args.quiet)
+    seed_everything(args.seed)
+    model, train_data, test_data, config, checkpoint_path, epochs_done = _train_setup(args)
+    out = checkpoint_path.parent
+    if epochs_done >= args.epochs:
+        if is_main_process():
+            print(f"{checkpoint_path} has already trained {epochs_done} epochs (--epochs {args.epochs}): nothing to do. "
+                  "Pass a larger --epochs to train further, or --restart to start over.")
+        cleanup_distributed()
+        return 0
     if args.restart and checkpoint_path.exists() and is_main_process():
         print(f"--restart: starting over; {checkpoint_path} will be replaced after the first epoch")
-    history = fit(model, train_data, test_data, config, checkpoint_path=checkpoint_path, resume=not args.restart)
+    try:
+        history = fit(model, train_data, test_data, config, checkpoint_path=checkpoint_path, resume=not args.restart)
+    except ValueError as error:  # raised while training, not by the arguments
+        raise TrainingError(str(error)) from error
     if is_main_process():
         atomic_write_text(out / "history.json", json.dumps(history, indent=2))
         save_image_grid(model.sample(64, generator=torch.Generator(model.device).manual_seed(args.seed)), out / "samples.png")
-        print(f"wrote {checkpoint_path}, {out / 'history.json'} and {out / 'samples.png'}")
+        trained = len(history) - epochs_done
+        print(f"trained {trained} epoch{'s' if trained != 1 else ''} ({len(history)} in all); "
+              f"wrote {checkpoint_path}, {out / 'history.json'} and {out / 'samples.png'}")
     cleanup_distributed()
     return 0
+
+
+def _estimate_evaluation_seconds(model, images, args) -> float:
+    """Time one batch of the importance-sampled estimate and scale it to the whole test set."""
+    batch = to_float(images[: args.batch_size]).to(model.device)
+    start = time.perf_counter()
+    iwae_log_likelihood(model, batch, args.importance_samples)
+    return (time.perf_counter() - start) * len(images) / len(batch)
 
 
 def run_evaluate(args) -> int:
@@ -166,46 +238,80 @@ def run_evaluate(args) -> int:
     dataset = args.dataset or checkpoint.train_config.get("dataset")
     if dataset is None:
         raise UsageError("the checkpoint does not record its data set; pass --dataset")
+    if args.json:
+        _check_writable_folder(Path(args.json).parent)
     images = data_module.load_dataset(dataset, "test", args.data_dir).images
     if args.limit:
         images = images[: args.limit]
     images = prepare_test_images(images, TrainConfig(**checkpoint.train_config))
     seed_everything(args.seed)
+    estimate = _estimate_evaluation_seconds(model, images, args)
+    if estimate > 60:
+        print(f"estimated time for K={args.importance_samples} on {len(images)} images: about {estimate / 60:.0f} minutes "
+              "on this device; use --limit N or a smaller -k for a quicker estimate", file=sys.stderr)
     results = {"checkpoint": str(args.checkpoint), "dataset": dataset, "num_images": len(images)}
     results["elbo"] = evaluate_elbo(model, images, seed=args.seed)
-    results["iwae"] = evaluate_log_likelihood(model, images, args.importance_samples, args.batch_size, progress=True)
+    results["iwae"] = evaluate_log_likelihood(model, images, args.importance_samples, args.batch_size,
+                                              progress=sys.stderr.isatty())
     elbo, iwae = results["elbo"], results["iwae"]
     print(f"{dataset} test set, {len(images)} images (nats per image; bits per dimension in brackets)")
     print(f"  ELBO            {elbo['elbo']:9.2f}   (reconstruction {elbo['recon']:.2f}, KL {elbo['kl']:.2f}) [{elbo['bits_per_dim']:.4f}]")
-    print(f"  log p(x), K={args.importance_samples:<5} {iwae['log_likelihood']:9.2f}   [{iwae['bits_per_dim']:.4f}]")
+    print(f"  log p(x), K={args.importance_samples:<5} {iwae['log_likelihood']:9.2f} +- {iwae['standard_error']:.2f}   [{iwae['bits_per_dim']:.4f}]")
     if args.json:
         atomic_write_text(args.json, json.dumps(results, indent=2))
+        print(f"wrote {args.json}")
     return 0
 
 
 def run_sample(args) -> int:
     """Write a PNG grid of prior samples."""
+    out = Path(args.out)
+    if out.suffix.lower() != ".png":
+        raise UsageError(f"the output file must end in .png, got {out.name}")
     checkpoint = _load(args.checkpoint)
+    _check_writable_folder(out.parent if str(out.parent) else Path("."))
     images = checkpoint.model.eval().sample(args.num, generator=torch.Generator().manual_seed(args.seed))
-    path = save_image_grid(images, args.out, nrow=max(1, int(args.num**0.5)))
+    path = save_image_grid(images, out, nrow=max(1, int(args.num**0.5)))
     print(f"wrote {path}")
     return 0
 
 
+class TrainingError(Exception):
+    """Training failed for a reason found while it ran (not in the arguments): exit code 1."""
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit code (0 success, 1 training failure, 2 usage error)."""
+    """Entry point; returns the exit code (0 success, 1 failure while running, 2 usage error, 130 interrupted).
+
+    Every error is one line on stderr that names the problem and the fix; set VAELIB_DEBUG=1 for tracebacks.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     handlers = {"train": run_train, "evaluate": run_evaluate, "sample": run_sample}
+    name = f"vaelib {args.command}"
     try:
         return handlers[args.command](args)
     except (UsageError, data_module.DatasetNotFoundError, ValueError) as error:
-        print(f"vaelib {args.command}: error: {error}", file=sys.stderr)
-        return 2
-    except NonFiniteLossError as error:
-        print(f"vaelib {args.command}: training stopped: {error}", file=sys.stderr)
-        return 1
+        return _fail(name, "error", error, 2)
+    except (NonFiniteLossError, TrainingError) as error:
+        return _fail(name, "training stopped", error, 1)
+    except CheckpointError as error:
+        return _fail(name, "error", error, 1)
+    except OSError as error:  # disk full, permissions changed while running...
+        detail = f"{error.strerror or error} ({error.filename})" if error.filename else str(error)
+        return _fail(name, "could not write or read a file", detail + "; existing files were left as they were; "
+                     "fix the cause and run the same command again", 1)
     except KeyboardInterrupt:
-        print(f"\nvaelib {args.command}: interrupted; run the same command again to resume from the last checkpoint",
-              file=sys.stderr)
+        resume = " run the same command again to resume from the last checkpoint" if args.command == "train" else ""
+        print(f"\n{name}: interrupted;{resume}", file=sys.stderr)
         return 130
+    except Exception as error:  # a bug: still one line, with a way to see the traceback
+        if os.environ.get("VAELIB_DEBUG"):
+            raise
+        return _fail(name, "unexpected error", f"{type(error).__name__}: {error} (set VAELIB_DEBUG=1 for the traceback "
+                     "and please report it)", 1)
+
+
+def _fail(name: str, kind: str, error, code: int) -> int:
+    print(f"{name}: {kind}: {error}", file=sys.stderr)
+    return code

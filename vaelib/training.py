@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import ImageData, binarize_once, check_images, dequantize_once, iterate_batches
 from .distributed import get_rank, get_world_size, is_distributed, is_main_process
 from .evaluation import evaluate_elbo
@@ -23,6 +24,15 @@ from .utils import get_device
 
 class NonFiniteLossError(RuntimeError):
     """The loss became NaN or infinite during training."""
+
+
+class ResumeMismatchError(CheckpointError):
+    """An existing checkpoint was trained with another data set, model or training settings."""
+
+
+#: Training settings that must match for a run to resume (epochs may grow, max_seconds may change).
+RESUME_SETTINGS = ("dataset", "batch_size", "lr", "seed", "beta", "kl_warmup_epochs", "dynamic_binarization",
+                   "dynamic_dequantization", "test_binarization_seed")
 
 
 @dataclass
@@ -43,7 +53,9 @@ class TrainConfig:
         test_binarization_seed: the seed of the one fixed binarization of the test set.
         max_seconds: stop training after this much wall time (None: no limit).
         device: "cpu", "cuda", ...; None picks the best available.
-        progress: show a tqdm progress bar.
+        progress: print the chosen device and one line of metrics per epoch.
+        progress_bar: show a tqdm bar within each epoch; None shows it only when the error stream
+            is a terminal (not in a log file, a notebook or the rendered book).
         dataset: name of the training data, recorded in checkpoints (e.g. "mnist").
     """
 
@@ -59,6 +71,7 @@ class TrainConfig:
     max_seconds: float | None = None
     device: str | None = None
     progress: bool = True
+    progress_bar: bool | None = None
     dataset: str | None = None
 
     def __post_init__(self) -> None:
@@ -120,8 +133,9 @@ def _train_one_epoch(model, network, optimizer, images, config, epoch, steps_per
     sums = {"loss": 0.0, "recon": 0.0, "kl": 0.0}
     steps = 0
     out_of_time = False
+    show_bar = sys.stderr.isatty() if config.progress_bar is None else config.progress_bar
     bar = tqdm(total=steps_per_epoch, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False,
-               disable=not (config.progress and is_main_process()))
+               disable=not (show_bar and is_main_process()))
     batches = _training_batches(images, config, model.config.latent_dim, _epoch_generator(config.seed, epoch), device)
     beta = kl_weight(epoch * steps_per_epoch, steps_per_epoch, config)
     for x, eps in batches:
@@ -174,8 +188,8 @@ def fit(
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     history: list[dict] = []
-    if checkpoint_path is not None and resume and Path(checkpoint_path).exists():
-        history = _restore(model, optimizer, checkpoint_path, device)
+    if checkpoint_path is not None and resume and _checkpoint_exists_everywhere(Path(checkpoint_path)):
+        history = _restore(model, optimizer, checkpoint_path, device, config)
     network = model
     if is_distributed():
         from torch.nn.parallel import DistributedDataParallel
@@ -188,7 +202,13 @@ def fit(
     if test_images is not None:
         check_images(test_images, "test images")
         test_images = prepare_test_images(test_images, config)
-    steps_per_epoch = _steps_per_epoch(len(train_images), config.batch_size * get_world_size())
+    global_batch = config.batch_size * get_world_size()
+    if get_world_size() > 1 and len(train_images) < global_batch:
+        raise ValueError(
+            f"the training set has {len(train_images)} images, fewer than one global batch of {global_batch} "
+            f"({config.batch_size} per process x {get_world_size()} processes); use a smaller batch size"
+        )
+    steps_per_epoch = _steps_per_epoch(len(train_images), global_batch)
     deadline = None if config.max_seconds is None else time.perf_counter() + config.max_seconds
 
     for epoch in range(len(history), config.epochs):
@@ -227,9 +247,46 @@ def _steps_per_epoch(num_images: int, global_batch: int) -> int:
     return math.ceil(num_images / global_batch)
 
 
-def _restore(model, optimizer, checkpoint_path, device):
-    """Load weights, optimizer state and history from a checkpoint of the same config."""
-    checkpoint = load_checkpoint(checkpoint_path, map_location=device, expected_config=model.config)
+def _checkpoint_exists_everywhere(path: Path) -> bool:
+    """Whether to resume: the checkpoint exists. Under several processes they must all agree, or
+    (several nodes without shared storage) some would resume while others start over."""
+    exists = path.exists()
+    if not is_distributed():
+        return exists
+    import torch.distributed as dist
+
+    on = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
+    flags = torch.tensor([int(exists), int(not exists)], device=on)  # after MAX over ranks, both 1 = disagreement
+    dist.all_reduce(flags, op=dist.ReduceOp.MAX)
+    if flags.sum() == 2:
+        raise CheckpointError(
+            f"{path} exists for some processes but not for others; put the output folder on storage "
+            "that every node shares, or start over in a new folder"
+        )
+    return exists
+
+
+def resume_differences(checkpoint, model_config, config: TrainConfig) -> list[str]:
+    """What differs between a checkpoint and a run that wants to resume it, e.g. ["dataset: 'mnist' != 'fashion-mnist'"]."""
+    from .checkpoint import config_differences
+
+    differences = config_differences(checkpoint.model.config, model_config)
+    stored = checkpoint.train_config
+    for key in RESUME_SETTINGS:
+        if key in stored and stored[key] != getattr(config, key):
+            differences.append(f"{key}: {stored[key]!r} != {getattr(config, key)!r}")
+    return differences
+
+
+def _restore(model, optimizer, checkpoint_path, device, config: TrainConfig):
+    """Load weights, optimizer state and history from a checkpoint of the same run."""
+    checkpoint = load_checkpoint(checkpoint_path, map_location=device)
+    differences = resume_differences(checkpoint, model.config, config)
+    if differences:
+        raise ResumeMismatchError(
+            f"{checkpoint_path} belongs to another run (checkpoint != this run: {'; '.join(differences)}); "
+            "start over with resume=False (--restart on the command line) or use another output path"
+        )
     model.load_state_dict(checkpoint.model.state_dict())
     if checkpoint.optimizer_state is not None:
         optimizer.load_state_dict(checkpoint.optimizer_state)
