@@ -79,3 +79,20 @@ def test_describe_layers_ends_at_input_shape_and_counts_all_parameters():
     rows = vaelib.describe_layers(model)
     assert rows[-1]["output shape"] == (1, 28, 20)
     assert sum(r["parameters"] for r in rows) == model.num_parameters()
+
+
+@pytest.mark.parametrize(
+    "shape,expected_text",
+    [
+        ((1, 28, 28), ["one image of shape (1, 28, 28)", "x.unsqueeze(0)"]),
+        ((4, 3, 28, 28), ["(batch, 1, 28, 28)", "got (4, 3, 28, 28)"]),
+        ((4, 1, 32, 32), ["(batch, 1, 28, 28)", "got (4, 1, 32, 32)"]),
+    ],
+)
+def test_wrong_input_shape_message_names_expected_and_received_shapes(shape, expected_text):
+    model = vaelib.ConvVAE(1, 28, latent_dim=2)
+    for call in (model, model.encode, model.reconstruct):
+        with pytest.raises(ValueError) as error:
+            call(torch.rand(*shape))
+        for text in expected_text:
+            assert text in str(error.value)

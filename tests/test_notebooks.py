@@ -71,3 +71,14 @@ def test_opens_with_title_badge_goals_and_setup_and_ends_with_summary_and_exerci
 def test_notebooks_never_edit_sys_path(path):
     source = "".join(c.source for c in code_cells(nbformat.read(path, as_version=4)))
     assert "sys.path" not in source
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebooks_use_only_names_that_vaelib_exports(path):
+    """Chapters teach the public API: every vaelib.NAME they use is in vaelib.__all__."""
+    import vaelib
+
+    source = "".join(c.source for c in code_cells(nbformat.read(path, as_version=4)))
+    used = set(re.findall(r"\bvaelib\.([A-Za-z_][A-Za-z0-9_]*)", source))
+    assert used <= set(vaelib.__all__), f"{path.name} uses {sorted(used - set(vaelib.__all__))}, not exported by vaelib"
+    assert "from vaelib." not in source and "import vaelib." not in source
