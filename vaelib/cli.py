@@ -269,7 +269,7 @@ def run_sample(args) -> int:
     if out.suffix.lower() != ".png":
         raise UsageError(f"the output file must end in .png, got {out.name}")
     checkpoint = _load(args.checkpoint)
-    _check_writable_folder(out.parent if str(out.parent) else Path("."))
+    _check_writable_folder(out.parent)  # Path("grid.png").parent is Path(".")
     images = checkpoint.model.eval().sample(args.num, generator=torch.Generator().manual_seed(args.seed))
     path = save_image_grid(images, out, nrow=max(1, int(args.num**0.5)))
     print(f"wrote {path}")

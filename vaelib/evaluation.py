@@ -36,7 +36,8 @@ def log_importance_weights(model, x: torch.Tensor, num_samples: int, generator: 
     mu, log_var = model.encode(x)
     eps = torch.randn(num_samples, *mu.shape, device=mu.device, dtype=mu.dtype, generator=generator)
     z = model.reparameterize(mu, log_var, eps)  # (S, B, D): mu and log_var broadcast over S
-    log_prior = gaussian_log_prob(z, torch.zeros_like(z), torch.zeros_like(z)).sum(-1)
+    zero = z.new_zeros(())  # the prior N(0, I): mean 0, log-variance 0, broadcast over z
+    log_prior = gaussian_log_prob(z, zero, zero).sum(-1)
     log_posterior = gaussian_log_prob(z, mu, log_var).sum(-1)
     return model.decoder_log_prob(x, z) + log_prior - log_posterior
 
