@@ -1,9 +1,19 @@
 """Open every page of a built book in headless Chromium and check what a reader would see.
 
-For each HTML page: it loads; MathJax has typeset every formula (each Sphinx math element holds
-an mjx-container, and no raw TeX delimiters are left in the text); every image served by the
-book itself has loaded (external images, such as the Colab badge, are counted but need a
-network); a full-page screenshot is kept.
+Each page is loaded at a laptop width (1280 px) and a phone width (390 px). It fails when:
+
+- MathJax has not typeset a formula, or raw TeX / Markdown is left in the text (``\\frac``,
+  ``\\texttt``, ``**bold**``, ``[link](url)``, a pipe table such as ``| a | b |`` over ``|---|``);
+- a display equation, a cell's output or a figure is wider than its column
+  (``scrollWidth > clientWidth``), a table reaches past the column (code cells and tables may
+  scroll sideways inside their own box), or the page itself scrolls sideways;
+- an image served by the book did not load, or is shown smaller than ``MIN_IMAGE_PX`` wide, or
+  a matplotlib figure is scaled down until its 10 pt labels are under ``MIN_TEXT_PX`` high;
+- an ipywidgets placeholder, widget state or a script from another origin (a CDN) is on the page;
+- an internal link points at a missing page or anchor;
+- a page whose source is not a notebook has a launch (Colab) button.
+
+A full-page screenshot is kept for every page, at both widths, in light and dark mode.
 
     python tests/browser_check.py _build-smoke/_build/html --screenshots build-artifacts/screenshots
 
@@ -14,35 +24,92 @@ from __future__ import annotations
 
 import argparse
 import functools
+import html.parser
 import http.server
+import posixpath
 import sys
 import tempfile
 import threading
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
 SKIP_PAGES = {"genindex.html", "search.html"}
-WIDTH = 1280
+WIDTHS = {"laptop": 1280, "phone": 390}
+MIN_IMAGE_PX = 120  # narrower than this, a figure's labels cannot be read
+MIN_TEXT_PX = 9  # matplotlib's 10 pt labels, once the figure is scaled to the column, at least this high
+MAX_SCREENSHOT_PX = 12_000
 
-FIND_PROBLEMS = """
+# Runs in the page once MathJax has finished; returns what a reader would see as a dict.
+FIND_PROBLEMS = r"""
 const done = arguments[arguments.length - 1];
 const ready = (window.MathJax && MathJax.startup && MathJax.startup.promise) || Promise.resolve();
 ready.then(() => {
+  const article = document.querySelector('article') || document.querySelector('main') || document.body;
+  const short = el => (el.textContent || el.getAttribute('src') || el.tagName).trim().replace(/\s+/g, ' ').slice(0, 70);
   const math = [...document.querySelectorAll('.math')];
-  const untypeset = math.filter(el => !el.querySelector('mjx-container')).map(el => el.textContent.slice(0, 60));
-  const clone = document.querySelector('main, article, body').cloneNode(true);
-  clone.querySelectorAll('pre, code, script, style, mjx-container, .math').forEach(el => el.remove());
+  const untypeset = math.filter(el => !el.querySelector('mjx-container')).map(short);
+
+  // Visible prose only: code, outputs of code, scripts and typeset maths are left out.
+  const clone = article.cloneNode(true);
+  clone.querySelectorAll('pre, code, script, style, mjx-container, .math, .cell_input').forEach(el => el.remove());
   const text = clone.textContent;
-  const rawTex = ['\\\\(', '\\\\[', '$$', '\\\\frac', '\\\\mathcal', '\\\\begin{'].filter(s => text.includes(s));
+  const rawTex = ['\\(', '\\[', '$$', '\\begin{'].filter(s => text.includes(s))
+    .concat((text.match(/\\[A-Za-z]{2,}\{?/g) || []).slice(0, 3));
+  const rawMarkdown = [];
+  if (/(^|\n)\s*\|[\s:|-]*---[\s:|-]*\|?\s*(\n|$)/.test(text)) rawMarkdown.push('pipe table');
+  if (/\*\*[^*\s][^*]*\*\*/.test(text)) rawMarkdown.push('**bold**');
+  if (/\]\((https?:|\.{0,2}\/|#)[^)]*\)/.test(text)) rawMarkdown.push('[text](link)');
+  if (text.includes('```')) rawMarkdown.push('``` fence');
+  // The text cites "Burda et al., 2016"; the reference list must not label it "[BGS16]".
+  const alphaLabel = text.match(/\[[A-Z][A-Za-z]{0,3}\+?\d{2}[a-z]?\]/);
+  if (alphaLabel) rawMarkdown.push(`citation label ${alphaLabel[0]} unlike the author-year citations`);
+
+  // Wider than the column: display maths, outputs, tables, figures. Code cells may scroll.
+  const overflowing = [];
+  const column = article.getBoundingClientRect();
+  const wider = (el, room) => el.scrollWidth > room + 1;
+  article.querySelectorAll('mjx-container[display="true"]').forEach(el => {
+    if (wider(el, el.clientWidth)) overflowing.push(`equation ${el.scrollWidth}>${el.clientWidth}px: ${short(el)}`);
+  });
+  article.querySelectorAll('.cell_output > *, .cell_output pre').forEach(el => {
+    if (wider(el, el.clientWidth)) overflowing.push(`output ${el.scrollWidth}>${el.clientWidth}px: ${short(el)}`);
+  });
+  // A table may scroll sideways inside a box of its own (as code does), never past the column.
+  const scrollBox = el => {
+    for (let box = el; box && box !== article; box = box.parentElement) {
+      if (['auto', 'scroll'].includes(getComputedStyle(box).overflowX)) return box;
+    }
+    return null;
+  };
+  article.querySelectorAll('table').forEach(el => {
+    const box = scrollBox(el);
+    const room = box ? box.getBoundingClientRect().right : column.right;
+    if (box ? room > column.right + 1 : el.getBoundingClientRect().right > column.right + 1) {
+      overflowing.push(`table ${el.scrollWidth}px wide, beyond the column: ${short(el)}`);
+    }
+  });
+  article.querySelectorAll('img, canvas, svg:not(mjx-container svg)').forEach(el => {
+    const box = el.getBoundingClientRect();
+    if (box.width > 0 && box.right > column.right + 1) overflowing.push(`figure ends at ${Math.round(box.right)}px beyond the column (${Math.round(column.right)}px): ${short(el)}`);
+  });
+  const pageScroll = document.documentElement.scrollWidth > window.innerWidth + 1;
+
   const images = [...document.images].map(img => ({
     src: img.currentSrc || img.src, local: new URL(img.src, location.href).origin === location.origin,
-    loaded: img.complete && img.naturalWidth > 0,
+    loaded: img.complete && img.naturalWidth > 0, inArticle: article.contains(img),
+    shown: Math.round(img.getBoundingClientRect().width),
   }));
+  const widgets = document.querySelectorAll(
+    '.jupyter-widgets, .widget-area, script[type^="application/vnd.jupyter.widget"]').length;
+  const foreignScripts = [...document.querySelectorAll('script[src]')]
+    .map(s => s.src).filter(src => new URL(src, location.href).origin !== location.origin);
+  const launchButtons = document.querySelectorAll('.dropdown-launch-buttons, a[href*="colab.research.google.com"]').length;
   done({mathCount: math.length, typeset: document.querySelectorAll('mjx-container').length,
-        untypeset, rawTex, images, title: document.title,
-        height: Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)});
+        untypeset, rawTex, rawMarkdown, overflowing, pageScroll, images, widgets, foreignScripts, launchButtons,
+        title: document.title, height: Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)});
 }).catch(error => done({error: String(error)}));
 """
 
@@ -68,7 +135,7 @@ def start_browser(profile: str) -> webdriver.Chrome:
     options.binary_location = "/usr/bin/chromium"
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", f"--window-size={WIDTH},1000", f"--user-data-dir={profile}"):
+                 "--disable-dev-shm-usage", "--hide-scrollbars", f"--user-data-dir={profile}"):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
     driver.set_page_load_timeout(60)
@@ -76,51 +143,168 @@ def start_browser(profile: str) -> webdriver.Chrome:
     return driver
 
 
-def screenshot(driver: webdriver.Chrome, height: int, path: Path) -> None:
-    """Save a PNG of the whole page (up to 12,000 pixels high) by growing the window to fit it."""
-    driver.set_window_size(WIDTH, min(height, 12_000) + 150)  # + the browser's own frame
-    path.parent.mkdir(parents=True, exist_ok=True)
-    driver.save_screenshot(str(path))
-    driver.set_window_size(WIDTH, 1000)
+def set_viewport(driver: webdriver.Chrome, width: int, height: int) -> None:
+    """Make the page's viewport exactly width x height CSS pixels, as a phone or laptop shows it."""
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600})
 
 
-def check_page(driver, url: str) -> tuple[dict, list[str]]:
-    """Load one page; return its facts and a list of problems (empty when it passes)."""
-    driver.get(url)
-    facts = driver.execute_async_script(FIND_PROBLEMS)
-    if "error" in facts:
-        return facts, [f"MathJax failed: {facts['error']}"]
+def screenshots(driver: webdriver.Chrome, width: int, height: int, stem: Path) -> None:
+    """Save full-page PNGs (up to MAX_SCREENSHOT_PX high) in light and in dark mode."""
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    set_viewport(driver, width, min(height, MAX_SCREENSHOT_PX))
+    for mode in ("light", "dark"):
+        driver.execute_script("document.documentElement.dataset.theme = arguments[0]; "
+                              "document.documentElement.dataset.mode = arguments[0];", mode)
+        driver.save_screenshot(f"{stem}-{mode}.png")
+    driver.execute_script("document.documentElement.dataset.theme = 'light';")
+
+
+def figure_text_px(path: Path, shown_width: int) -> float | None:
+    """How many pixels high matplotlib's 10 pt text is on screen, for a figure shown shown_width
+    pixels wide (None for images that matplotlib did not make)."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        if "Matplotlib" not in image.info.get("Software", "") or "dpi" not in image.info:
+            return None
+        return 10 / 72 * image.info["dpi"][0] * shown_width / image.width
+
+
+def small_figure_text(facts: dict, base: str, root: Path) -> list[str]:
+    """Figures scaled down so far that their labels are unreadable at the laptop width."""
+    problems = []
+    for img in facts["images"]:
+        if not (img["local"] and img["inArticle"] and img["loaded"] and img["src"].endswith(".png")):
+            continue
+        path = root / unquote(urlsplit(img["src"]).path).lstrip("/")
+        text_px = figure_text_px(path, img["shown"]) if path.exists() else None
+        if text_px is not None and text_px < MIN_TEXT_PX:
+            problems.append(f"figure text shown {text_px:.1f} px high (< {MIN_TEXT_PX}): {path.name[:16]}... "
+                            "make the figure narrower or its fonts larger")
+    return problems
+
+
+def check_view(facts: dict, width_name: str) -> list[str]:
+    """Problems a reader sees at one window width."""
     problems = []
     if facts["untypeset"]:
         problems.append(f"{len(facts['untypeset'])} formula(s) not typeset, e.g. {facts['untypeset'][0]!r}")
     if facts["rawTex"]:
         problems.append(f"raw TeX left in the text: {facts['rawTex']}")
+    if facts["rawMarkdown"]:
+        problems.append(f"raw Markdown left in the text: {facts['rawMarkdown']}")
+    for item in facts["overflowing"][:5]:
+        problems.append(f"wider than the column at {width_name} width: {item}")
+    if len(facts["overflowing"]) > 5:
+        problems.append(f"... and {len(facts['overflowing']) - 5} more too wide at {width_name} width")
+    if facts["pageScroll"]:
+        problems.append(f"the page scrolls sideways at {width_name} width")
     broken = [img["src"] for img in facts["images"] if img["local"] and not img["loaded"]]
     if broken:
         problems.append(f"{len(broken)} image(s) did not load, e.g. {broken[0]}")
+    if width_name == "laptop":
+        small = [img for img in facts["images"] if img["local"] and img["inArticle"] and 0 < img["shown"] < MIN_IMAGE_PX]
+        if small:
+            problems.append(f"{len(small)} figure(s) shown narrower than {MIN_IMAGE_PX} px, e.g. {small[0]['src']}")
+    if facts["widgets"]:
+        problems.append(f"{facts['widgets']} ipywidgets element(s): they render as nothing without a kernel")
+    if facts["foreignScripts"]:
+        problems.append(f"scripts from another origin (the book must work offline): {facts['foreignScripts'][:2]}")
     if "404" in facts["title"] or "not found" in facts["title"].lower():
         problems.append(f"page title {facts['title']!r}")
-    return facts, problems
+    return problems
+
+
+class _Anchors(html.parser.HTMLParser):
+    """Collects the ids and the link targets of one HTML page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: set[str] = set()
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag, attrs) -> None:
+        attrs = dict(attrs)
+        for key in ("id", "name"):
+            if attrs.get(key):
+                self.ids.add(attrs[key])
+        if tag == "a" and attrs.get("href"):
+            self.links.append(attrs["href"])
+
+
+def parse_pages(root: Path) -> dict[str, _Anchors]:
+    parsed = {}
+    for page in root.rglob("*.html"):
+        parser = _Anchors()
+        parser.feed(page.read_text(encoding="utf-8", errors="replace"))
+        parsed[page.relative_to(root).as_posix()] = parser
+    return parsed
+
+
+def broken_links(relative: str, parsed: dict[str, _Anchors], root: Path) -> list[str]:
+    """Internal links of one page whose file or #anchor does not exist."""
+    broken = []
+    for href in parsed[relative].links:
+        parts = urlsplit(href)
+        if parts.scheme or parts.netloc or href.startswith(("mailto:", "javascript:")):
+            continue
+        target = relative if not parts.path else posixpath.normpath(posixpath.join(posixpath.dirname(relative), unquote(parts.path)))
+        if target.endswith("/"):
+            target += "index.html"
+        if not (root / target).exists():
+            broken.append(href)
+        elif parts.fragment and target in parsed and unquote(parts.fragment) not in parsed[target].ids:
+            broken.append(href)
+    return sorted(set(broken))
+
+
+def is_notebook_page(relative: str, root: Path) -> bool:
+    """Whether a page was made from a .ipynb file (Sphinx copies the source to _sources/)."""
+    return (root / "_sources" / relative).with_suffix(".ipynb").exists()
+
+
+def check_page(driver, base: str, relative: str, parsed, root: Path, shots: Path) -> tuple[dict, list[str]]:
+    """Load one page at every width; return the laptop view's facts and all problems."""
+    problems = [f"broken internal link {href}" for href in broken_links(relative, parsed, root)]
+    laptop_facts = {}
+    for width_name, width in WIDTHS.items():
+        set_viewport(driver, width, 900)
+        driver.get(f"{base}/{relative}")
+        facts = driver.execute_async_script(FIND_PROBLEMS)
+        if "error" in facts:
+            return facts, problems + [f"MathJax failed: {facts['error']}"]
+        problems += [p for p in check_view(facts, width_name) if p not in problems]
+        if width_name == "laptop":
+            laptop_facts = facts
+            problems += small_figure_text(facts, base, root)
+            if facts["launchButtons"] and not is_notebook_page(relative, root):
+                problems.append("a launch (Colab) button on a page that is not a notebook")
+        stem = shots / width_name / relative.replace("/", "__").removesuffix(".html")
+        screenshots(driver, width, facts["height"], stem)
+    return laptop_facts, problems
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("html", type=Path, help="the built HTML folder, e.g. _build/html")
     parser.add_argument("--screenshots", type=Path, default=Path("build-artifacts/screenshots"))
+    parser.add_argument("--pages", nargs="*", help="check only these pages (paths relative to the HTML folder)")
     args = parser.parse_args(argv)
     if not (args.html / "index.html").exists():
         parser.error(f"{args.html} has no index.html: build the book first (make book-smoke)")
-    pages = sorted(p for p in args.html.rglob("*.html") if p.name not in SKIP_PAGES and "_static" not in p.parts)
+    pages = sorted(p.relative_to(args.html).as_posix() for p in args.html.rglob("*.html")
+                   if p.name not in SKIP_PAGES and "_static" not in p.parts)
+    if args.pages:
+        pages = [p for p in pages if p in args.pages]
+    parsed = parse_pages(args.html)
     server, base = serve(args.html)
     failures = 0
     with tempfile.TemporaryDirectory() as profile:
         driver = start_browser(profile)
         try:
-            for page in pages:
-                relative = page.relative_to(args.html).as_posix()
-                facts, problems = check_page(driver, f"{base}/{relative}")
-                if "height" in facts:
-                    screenshot(driver, facts["height"], args.screenshots / relative.replace("/", "__").replace(".html", ".png"))
+            for relative in pages:
+                facts, problems = check_page(driver, base, relative, parsed, args.html, args.screenshots)
                 local = [i for i in facts.get("images", []) if i["local"]]
                 external = len(facts.get("images", [])) - len(local)
                 status = "ok  " if not problems else "FAIL"
@@ -132,7 +316,7 @@ def main(argv=None) -> int:
         finally:
             driver.quit()
             server.shutdown()
-    print(f"screenshots in {args.screenshots}")
+    print(f"screenshots (light and dark, {' and '.join(f'{w} px' for w in WIDTHS.values())}) in {args.screenshots}")
     print(f"browser: {len(pages) - failures} passed, {failures} failed")
     return 1 if failures or not pages else 0
 

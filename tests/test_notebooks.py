@@ -10,6 +10,8 @@ import nbformat
 import pytest
 import yaml
 
+import vaelib
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
@@ -58,7 +60,8 @@ def test_opens_with_title_badge_goals_and_setup_and_ends_with_summary_and_exerci
     first = notebook.cells[0].source
     assert first.startswith("# ") and "What you will learn" in first and "Prerequisites" in first
     setup = code_cells(notebook)[0].source
-    assert f'"vaelib @ git+{REPOSITORY}"' in setup, "the set-up cell must install from the configured repository"
+    pinned = f'"vaelib @ git+{REPOSITORY}@v{vaelib.__version__}"'
+    assert pinned in setup, f"the set-up cell must install the book's own version of vaelib: {pinned}"
     assert 'find_spec("vaelib") is None' in setup, "install only when vaelib is missing"
     install_command = re.search(r"subprocess\.run\(\[(.*?)\]", setup).group(1)
     assert "torch" not in install_command, "the set-up cell must never install torch"

@@ -31,7 +31,7 @@ class ResumeMismatchError(CheckpointError):
 
 
 #: Training settings that must match for a run to resume (epochs may grow, max_seconds may change).
-RESUME_SETTINGS = ("dataset", "batch_size", "lr", "seed", "beta", "kl_warmup_epochs", "dynamic_binarization",
+RESUME_SETTINGS = ("dataset", "batch_size", "lr", "lr_final", "seed", "beta", "kl_warmup_epochs", "dynamic_binarization",
                    "dynamic_dequantization", "test_binarization_seed")
 
 
@@ -43,7 +43,9 @@ class TrainConfig:
         epochs: passes over the training set.
         batch_size: images per step *per process* (under torchrun the global batch is
             batch_size * number of processes).
-        lr: Adam's learning rate.
+        lr: Adam's learning rate (at the start, when ``lr_final`` is set).
+        lr_final: decay the learning rate from ``lr`` to this value along a cosine over all
+            epochs (None: keep ``lr`` constant). Extending ``epochs`` later stretches the curve.
         seed: all randomness (order, binarization, noise) derives from (seed, epoch).
         beta: weight of the KL term once warm-up is over (1 is the true ELBO).
         kl_warmup_epochs: raise the KL weight linearly from 0 to beta over this many epochs (0: off).
@@ -62,6 +64,7 @@ class TrainConfig:
     epochs: int = 10
     batch_size: int = 128
     lr: float = 1e-3
+    lr_final: float | None = None
     seed: int = 0
     beta: float = 1.0
     kl_warmup_epochs: float = 0.0
@@ -80,6 +83,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
+        if self.lr_final is not None and not 0 <= self.lr_final <= self.lr:
+            raise ValueError(f"lr_final must lie between 0 and lr={self.lr}, got {self.lr_final}")
         if self.beta < 0 or self.kl_warmup_epochs < 0:
             raise ValueError("beta and kl_warmup_epochs must not be negative")
         if self.dynamic_binarization and self.dynamic_dequantization:
@@ -91,6 +96,18 @@ def kl_weight(step: int, steps_per_epoch: int, config: TrainConfig) -> float:
     if config.kl_warmup_epochs <= 0:
         return config.beta
     return config.beta * min(1.0, step / (config.kl_warmup_epochs * steps_per_epoch))
+
+
+def learning_rate(step: int, steps_per_epoch: int, config: TrainConfig) -> float:
+    """Adam's learning rate at a global step: ``lr``, or a cosine from ``lr`` down to ``lr_final``.
+
+    The cosine spends longer near both ends than a straight line: large steps early, small
+    careful steps at the end, which is where most of a VAE's last nats are won.
+    """
+    if config.lr_final is None:
+        return config.lr
+    progress = min(1.0, step / (config.epochs * steps_per_epoch))
+    return config.lr_final + 0.5 * (config.lr - config.lr_final) * (1.0 + math.cos(math.pi * progress))
 
 
 def _as_images(data) -> torch.Tensor:
@@ -140,6 +157,8 @@ def _train_one_epoch(model, network, optimizer, images, config, epoch, steps_per
     beta = kl_weight(epoch * steps_per_epoch, steps_per_epoch, config)
     for x, eps in batches:
         beta = kl_weight(epoch * steps_per_epoch + steps, steps_per_epoch, config)
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(epoch * steps_per_epoch + steps, steps_per_epoch, config)
         output, mu, log_var = network(x, eps)  # the DDP wrapper, if any, runs the forward pass
         terms = elbo_loss(output, mu, log_var, x, beta=beta, **model.likelihood_kwargs())
         loss = terms.loss.item()
@@ -216,7 +235,7 @@ def fit(
         train, beta, steps, out_of_time = _train_one_epoch(
             model, network, optimizer, train_images, config, epoch, steps_per_epoch, device, deadline
         )
-        record = {"epoch": epoch + 1, "steps": steps, "beta": beta, "seconds": time.perf_counter() - start}
+        record = {"epoch": epoch + 1, "steps": steps, "beta": beta, "lr": optimizer.param_groups[0]["lr"], "seconds": time.perf_counter() - start}
         record.update({f"train_{k}": v for k, v in train.items()})
         if test_images is not None:
             test = evaluate_elbo(model, test_images, seed=config.seed)
