@@ -4,7 +4,9 @@ import pytest
 import torch
 
 import vaelib
-from vaelib.training import kl_weight
+import math
+
+from vaelib.training import kl_weight, learning_rate
 
 
 def quick_config(**overrides):
@@ -62,6 +64,30 @@ def test_kl_warmup_rises_linearly_to_beta():
     weights = [kl_weight(step, 10, config) for step in (0, 5, 10, 20, 35)]
     assert weights == pytest.approx([0.0, 0.5, 1.0, 2.0, 2.0])
     assert kl_weight(0, 10, vaelib.TrainConfig(beta=0.5)) == 0.5
+
+
+def test_learning_rate_follows_a_cosine_from_lr_to_lr_final():
+    config = vaelib.TrainConfig(epochs=4, lr=1e-3, lr_final=1e-5)
+    steps_per_epoch = 10
+    expected = [1e-5 + 0.5 * (1e-3 - 1e-5) * (1 + math.cos(math.pi * min(s, 40) / 40)) for s in (0, 10, 20, 30, 40, 55)]
+    assert [learning_rate(s, steps_per_epoch, config) for s in (0, 10, 20, 30, 40, 55)] == pytest.approx(expected)
+    assert learning_rate(20, steps_per_epoch, config) == pytest.approx((1e-3 + 1e-5) / 2)
+    assert learning_rate(123, 10, vaelib.TrainConfig(lr=3e-4)) == 3e-4  # lr_final None: constant
+
+
+def test_fit_sets_the_scheduled_learning_rate_at_every_step(small_model, tiny_images):
+    config = quick_config(epochs=2, lr_final=1e-4)
+    history = vaelib.fit(small_model, tiny_images, config=config)
+    steps_per_epoch = history[0]["steps"]
+    for record in history:  # the rate of the epoch's last step
+        last_step = record["epoch"] * steps_per_epoch - 1
+        assert record["lr"] == pytest.approx(learning_rate(last_step, steps_per_epoch, config))
+    assert history[-1]["lr"] < history[0]["lr"] < config.lr
+
+
+def test_lr_final_above_lr_is_refused():
+    with pytest.raises(ValueError, match="lr_final"):
+        vaelib.TrainConfig(lr=1e-3, lr_final=1e-2)
 
 
 def test_warmup_is_recorded_in_history(small_model, tiny_images):

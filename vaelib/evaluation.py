@@ -92,7 +92,7 @@ def evaluate_elbo(model, images: torch.Tensor, batch_size: int = 500, seed: int 
     return {"elbo": -(recon + kl), "recon": recon, "kl": kl, "bits_per_dim": bits_per_dim(recon + kl, num_dims)}
 
 
-@torch.no_grad()
+@torch.inference_mode()  # no autograd bookkeeping at all: the estimator only reads the model
 def evaluate_log_likelihood(
     model, images: torch.Tensor, num_samples: int = 5000, batch_size: int = 10, chunk_size: int = 500, progress: bool = False
 ) -> dict:
