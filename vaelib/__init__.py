@@ -35,7 +35,7 @@ from .losses import (
 from .model import ConvVAE, describe_layers
 from .plotting import plot_history, plot_latent_scatter, show_images
 from .pretrained import RECIPES, Recipe, available_pretrained, load_pretrained, train_pretrained
-from .training import NonFiniteLossError, TrainConfig, fit, kl_weight
+from .training import NonFiniteLossError, TrainConfig, fit, kl_weight, learning_rate
 from .utils import get_device, is_smoke_mode, seed_everything
 
 __version__ = "0.1.0"
@@ -74,6 +74,7 @@ __all__ = [
     "iterate_batches",
     "iwae_log_likelihood",
     "kl_weight",
+    "learning_rate",
     "latent_traversal",
     "lerp",
     "load_checkpoint",

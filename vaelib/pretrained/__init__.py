@@ -53,6 +53,13 @@ RECIPES = {
         model=dict(in_channels=1, image_size=28, latent_dim=20, hidden_dim=256),
         train=dict(epochs=30, batch_size=128, lr=1e-3, dynamic_binarization=True),
     ),
+    "mnist-large": Recipe(
+        "MNIST, Bernoulli decoder, 32-D latent space, wider layers, long training with KL warm-up and "
+        "cosine learning-rate decay: the likelihood benchmark's model",
+        "mnist",
+        model=dict(in_channels=1, image_size=28, latent_dim=32, hidden_dim=512),
+        train=dict(epochs=100, batch_size=128, lr=1e-3, lr_final=1e-5, kl_warmup_epochs=10, dynamic_binarization=True),
+    ),
     "mnist-2d": Recipe(
         "MNIST, Bernoulli decoder, 2-D latent space: for the manifold grid and scatter plots",
         "mnist",
@@ -94,12 +101,14 @@ def available_pretrained() -> list[str]:
 
 
 def train_pretrained(name: str, epochs: int | None = None, limit: int | None = None, device=None,
-                     progress: bool = True, data_dir=None) -> Checkpoint:
+                     progress: bool = True, data_dir=None, checkpoint_path=None) -> Checkpoint:
     """Train a model from its recipe and return it as a :class:`Checkpoint` (nothing is written).
 
     Args:
         epochs: override the recipe's number of epochs.
         limit: train on the first ``limit`` images only.
+        checkpoint_path: save a full-precision checkpoint there after every epoch and resume
+            from it if it exists (long runs survive interruption).
     The checkpoint's ``metrics`` hold the test ELBO (see :func:`vaelib.evaluate_elbo`).
     """
     recipe = _recipe(name)
@@ -111,7 +120,7 @@ def train_pretrained(name: str, epochs: int | None = None, limit: int | None = N
     if limit:
         train_data = train_data.subset(limit)
     model = ConvVAE(**recipe.model)
-    history = fit(model, train_data, test_data, config)
+    history = fit(model, train_data, test_data, config, checkpoint_path=checkpoint_path)
     metrics = evaluate_elbo(model, prepare_test_images(test_data.images, config), seed=config.seed)
     # A continuous density on dequantized 8-bit pixels becomes a likelihood of the data with the log 256 term.
     num_dims = math.prod(test_data.image_shape)
