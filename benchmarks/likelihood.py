@@ -39,7 +39,10 @@ def main(argv=None) -> None:
     parser.add_argument("--samples-per-call", type=int, default=1000,
                         help="decoder evaluations per call: images per batch x samples per chunk (default 1000)")
     parser.add_argument("--out", default="likelihood", help="results file name (default: likelihood)")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: all cores)")
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     vaelib.seed_everything(0)
     device = vaelib.get_device()
