@@ -35,7 +35,7 @@ def test_shipped_checkpoint_loads_and_matches_its_manifest(name):
 
 def test_shipped_checkpoints_are_small():
     total = sum(pretrained_path(name).stat().st_size for name in RECIPES)
-    assert total < 10e6, f"the shipped checkpoints take {total / 1e6:.1f} MB"
+    assert total < 20e6, f"the shipped checkpoints take {total / 1e6:.1f} MB"
 
 
 def test_unknown_name_lists_the_choices():

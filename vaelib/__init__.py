@@ -18,6 +18,7 @@ from .data import (
     resolve_data_dir,
     to_float,
 )
+from .disentanglement import mutual_information_gap, mutual_information_matrix
 from .evaluation import bits_per_dim, evaluate_elbo, evaluate_log_likelihood, iwae_log_likelihood
 from .generation import encode_means, interpolate, latent_traversal, lerp, manifold_grid, slerp
 from .files import atomic_write, atomic_write_text, save_image_grid
@@ -35,6 +36,7 @@ from .losses import (
 from .model import ConvVAE, describe_layers
 from .plotting import plot_history, plot_latent_scatter, show_images
 from .pretrained import RECIPES, Recipe, available_pretrained, load_pretrained, train_pretrained
+from .shapes import generate_shapes, render_shapes
 from .training import NonFiniteLossError, TrainConfig, fit, kl_weight, learning_rate
 from .utils import get_device, is_smoke_mode, seed_everything
 
@@ -63,6 +65,7 @@ __all__ = [
     "evaluate_elbo",
     "evaluate_log_likelihood",
     "fit",
+    "generate_shapes",
     "gaussian_kl",
     "gaussian_kl_per_dim",
     "gaussian_log_prob",
@@ -81,12 +84,15 @@ __all__ = [
     "load_dataset",
     "load_pretrained",
     "manifold_grid",
+    "mutual_information_gap",
+    "mutual_information_matrix",
     "NonFiniteLossError",
     "plot_history",
     "plot_latent_scatter",
     "Recipe",
     "RECIPES",
     "reconstruction_nll",
+    "render_shapes",
     "resolve_data_dir",
     "save_checkpoint",
     "save_image_grid",

@@ -1,4 +1,4 @@
-"""Data sets as in-memory tensors: MNIST, Fashion-MNIST, Frey Face and CIFAR-10.
+"""Data sets as in-memory tensors: MNIST, Fashion-MNIST, Frey Face, CIFAR-10 and colour shapes.
 
 Each whole data set is held as one uint8 tensor (MNIST is 47 MB), so a training step
 slices a batch and divides by 255: no per-image PIL work in the loop.
@@ -31,7 +31,7 @@ FREY_FACE_FILE = "frey_rawface.mat"
 FREY_FACE_URL = "https://cs.nyu.edu/~roweis/data/frey_rawface.mat"
 FREY_FACE_SHAPE = (28, 20)
 FREY_FACE_TEST_FRACTION = 0.1
-DATASETS = ("mnist", "fashion-mnist", "frey-face", "cifar10")
+DATASETS = ("mnist", "fashion-mnist", "frey-face", "cifar10", "shapes")
 
 
 class DatasetNotFoundError(FileNotFoundError):
@@ -47,12 +47,17 @@ class ImageData:
         labels: int64 tensor (N,), or None when the data set has no labels (Frey Face).
         name: the data set's name, e.g. "mnist".
         classes: class names indexed by label, if any.
+        factors: float tensor (N, F) of the known generative factors of each image, or None
+            (only procedural data have them: "shapes").
+        factor_names: the names of the F factor columns.
     """
 
     images: torch.Tensor
     labels: torch.Tensor | None
     name: str
     classes: tuple[str, ...] = ()
+    factors: torch.Tensor | None = None
+    factor_names: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.images)
@@ -65,7 +70,8 @@ class ImageData:
     def subset(self, n: int) -> "ImageData":
         """The first n images (all of them if n is larger)."""
         labels = None if self.labels is None else self.labels[:n]
-        return ImageData(self.images[:n], labels, self.name, self.classes)
+        factors = None if self.factors is None else self.factors[:n]
+        return ImageData(self.images[:n], labels, self.name, self.classes, factors, self.factor_names)
 
     def float_images(self) -> torch.Tensor:
         """All images as float32 in [0, 1], shape (N, C, H, W)."""
@@ -203,24 +209,63 @@ def load_frey_face(split: str = "train", data_dir=None, download: bool = True) -
 
 
 # ---------------------------------------------------------------------- CIFAR-10
-def load_cifar10(split: str = "train", data_dir=None, download: bool = True) -> ImageData:
-    """Load CIFAR-10 (3x32x32) through torchvision from ``<data_dir>/cifar-10-batches-py``."""
+CIFAR10_FOLDER = "cifar-10-batches-py"
+CIFAR10_FILES = {"train": tuple(f"data_batch_{i}" for i in range(1, 6)), "test": ("test_batch",)}
+CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+
+
+def _download_cifar10(root: Path) -> None:
     import torchvision
 
+    torchvision.datasets.CIFAR10(str(root), train=True, download=True)  # fetches and extracts all batches
+
+
+def load_cifar10(split: str = "train", data_dir=None, download: bool = True) -> ImageData:
+    """Load CIFAR-10 (3x32x32, 10 classes) from the python batches in ``<data_dir>/cifar-10-batches-py``.
+
+    The files are downloaded through torchvision (163 MB) when missing and ``download`` is true;
+    without a network, one :class:`DatasetNotFoundError` says what is missing and how to fix it.
+    """
+    import pickle
+
     root = resolve_data_dir(data_dir)
-    try:
-        dataset = torchvision.datasets.CIFAR10(str(root), train=split == "train", download=download)
-    except Exception as error:
-        raise _missing_error("cifar10", root / "cifar-10-batches-py", ["data_batch_1..5", "test_batch"], str(error)) from error
-    images = torch.from_numpy(dataset.data).permute(0, 3, 1, 2).contiguous()  # (N, 32, 32, 3) -> (N, 3, 32, 32)
-    return ImageData(images, torch.tensor(dataset.targets), "cifar10", tuple(dataset.classes))
+    folder = root / CIFAR10_FOLDER
+    needed = [*CIFAR10_FILES[split], "batches.meta"]
+
+    def missing() -> list[str]:
+        return [name for name in needed if not (folder / name).exists()]
+
+    if missing():
+        reason = "download=False"
+        if download:
+            try:
+                _download_cifar10(root)
+            except Exception as error:  # no network, torchvision missing or broken...
+                reason = f"download failed: {type(error).__name__}: {error}"
+        if missing():
+            raise DatasetNotFoundError(
+                f"CIFAR-10 is not in {folder} (missing {', '.join(missing())}; {reason}). It is not shipped: "
+                f"download it once with a network (vaelib.load_dataset('cifar10', download=True)), or extract "
+                f"{CIFAR10_URL} into {root} (or point {DATA_DIR_ENV_VAR} at a folder holding {CIFAR10_FOLDER}). "
+                "Offline, vaelib.load_dataset('shapes') gives colour images generated in memory."
+            )
+    images, labels = [], []
+    for name in CIFAR10_FILES[split]:
+        with open(folder / name, "rb") as f:
+            batch = pickle.load(f, encoding="latin1")  # {"data": (10000, 3072) uint8, "labels": [...]}
+        images.append(torch.from_numpy(batch["data"]).view(-1, 3, 32, 32))  # rows are R, G, B planes
+        labels.append(torch.tensor(batch["labels"], dtype=torch.int64))
+    with open(folder / "batches.meta", "rb") as f:
+        classes = tuple(pickle.load(f, encoding="latin1")["label_names"])
+    return ImageData(torch.cat(images), torch.cat(labels), "cifar10", classes)
 
 
 def load_dataset(name: str, split: str = "train", data_dir=None, download: bool = True) -> ImageData:
     """Load a whole split of a data set into memory.
 
     Args:
-        name: "mnist", "fashion-mnist", "frey-face" or "cifar10".
+        name: "mnist", "fashion-mnist", "frey-face", "cifar10" or "shapes" (colour shapes
+            generated in memory with their factors; see :func:`vaelib.generate_shapes`).
         split: "train" or "test".
         data_dir: folder that holds the data; see :func:`resolve_data_dir`.
         download: fetch missing files (MNIST, Fashion-MNIST, CIFAR-10) when a network is available.
@@ -236,6 +281,10 @@ def load_dataset(name: str, split: str = "train", data_dir=None, download: bool 
         return load_idx_dataset(name, split, data_dir, download)
     if name == "frey-face":
         return load_frey_face(split, data_dir, download)
+    if name == "shapes":
+        from .shapes import load_shapes  # generated, not read: data_dir and download do not apply
+
+        return load_shapes(split)
     return load_cifar10(split, data_dir, download)
 
 

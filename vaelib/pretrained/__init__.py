@@ -80,6 +80,23 @@ RECIPES = {
         train=dict(epochs=300, batch_size=100, lr=1e-3, dynamic_binarization=False, dynamic_dequantization=True,
                    kl_warmup_epochs=30),
     ),
+    "shapes": Recipe(
+        "Colour shapes (3x64x64, known factors), dequantized, continuous Bernoulli decoder, four stride-2 "
+        "convolutions, 10-D latent space, beta = 1",
+        "shapes",
+        model=dict(in_channels=3, image_size=64, latent_dim=10, hidden_channels=(32, 32, 64, 64), hidden_dim=256,
+                   likelihood="continuous-bernoulli"),
+        train=dict(epochs=8, batch_size=64, lr=1e-3, lr_final=1e-4, dynamic_binarization=False,
+                   dynamic_dequantization=True),
+    ),
+    "shapes-beta4": Recipe(
+        "The colour-shapes model trained with beta = 4 (a beta-VAE): a heavier KL term",
+        "shapes",
+        model=dict(in_channels=3, image_size=64, latent_dim=10, hidden_channels=(32, 32, 64, 64), hidden_dim=256,
+                   likelihood="continuous-bernoulli"),
+        train=dict(epochs=8, batch_size=64, lr=1e-3, lr_final=1e-4, beta=4.0, dynamic_binarization=False,
+                   dynamic_dequantization=True),
+    ),
 }
 
 
