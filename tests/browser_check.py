@@ -171,7 +171,7 @@ def figure_text_px(path: Path, shown_width: int) -> float | None:
         return 10 / 72 * image.info["dpi"][0] * shown_width / image.width
 
 
-def small_figure_text(facts: dict, base: str, root: Path) -> list[str]:
+def small_figure_text(facts: dict, root: Path) -> list[str]:
     """Figures scaled down so far that their labels are unreadable at the laptop width."""
     problems = []
     for img in facts["images"]:
@@ -277,7 +277,7 @@ def check_page(driver, base: str, relative: str, parsed, root: Path, shots: Path
         problems += [p for p in check_view(facts, width_name) if p not in problems]
         if width_name == "laptop":
             laptop_facts = facts
-            problems += small_figure_text(facts, base, root)
+            problems += small_figure_text(facts, root)
             if facts["launchButtons"] and not is_notebook_page(relative, root):
                 problems.append("a launch (Colab) button on a page that is not a notebook")
         stem = shots / width_name / relative.replace("/", "__").removesuffix(".html")
