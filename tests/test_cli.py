@@ -28,6 +28,17 @@ def test_train_writes_checkpoint_history_and_samples_then_resumes(tiny_data_dir,
     assert checkpoint.epoch == 2 and checkpoint.train_config["dataset"] == "mnist"
 
 
+def test_colour_shapes_default_to_a_continuous_bernoulli_on_dequantized_pixels(tmp_path, capsys):
+    out = tmp_path / "shapes"
+    argv = ["train", "--dataset", "shapes", "--out", str(out), "--epochs", "1", "--limit", "32", "--batch-size", "16",
+            "--latent-dim", "3", "--hidden-channels", "4", "4", "4", "4", "--hidden-dim", "16", "--no-progress", "--device", "cpu"]
+    assert main(argv) == 0
+    checkpoint = vaelib.load_checkpoint(out / "checkpoint.pt")
+    assert checkpoint.model.config.likelihood == "continuous-bernoulli"
+    assert checkpoint.model.config.in_channels == 3
+    assert checkpoint.train_config["dynamic_dequantization"] and not checkpoint.train_config["dynamic_binarization"]
+
+
 def test_evaluate_and_sample_from_a_checkpoint(tiny_data_dir, tmp_path, capsys):
     out = tmp_path / "run"
     main(train_args(tiny_data_dir, out))

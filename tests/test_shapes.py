@@ -205,3 +205,32 @@ def test_discrete_factor_keeps_its_values():
     values = torch.tensor([[2.0, 0.1], [0.0, 0.5], [2.0, 0.3], [1.0, 0.2]])
     assert discretize(values, bins=3)[:, 0].tolist() == [2, 0, 2, 1]
     assert discretize(values, bins=2)[:, 1].tolist() == [0, 1, 1, 0]  # equal-mass bins by rank
+
+
+def test_factor_predictability_by_hand_with_one_neighbour():
+    # reference rows 0-2, query rows 3-5; 1-D codes, so the nearest reference code is plain to see
+    codes = torch.tensor([[0.0], [1.0], [2.0], [0.1], [1.9], [1.2]])
+    factors = torch.tensor([[0.0, 10.0], [1.0, 20.0], [2.0, 30.0], [0.0, 10.0], [1.0, 30.0], [1.0, 20.0]])
+    scores = vaelib.factor_predictability(codes, factors, neighbours=1, bins=3)
+    # predictions for the queries: references 0, 2, 1 -> shape 0, 2, 1 (2 of 3 right);
+    # values 10, 30, 20 are exactly right, so R^2 = 1
+    assert scores[0].item() == pytest.approx(2 / 3)
+    assert scores[1].item() == pytest.approx(1.0)
+
+
+def test_factor_predictability_tells_a_rotated_code_from_an_empty_one():
+    generator = torch.Generator().manual_seed(0)
+    n = 4000
+    shape = torch.randint(0, 3, (n, 1), generator=generator).float()
+    continuous = torch.rand(n, 2, generator=generator)
+    factors = torch.cat([shape, continuous], dim=1)
+    angle = torch.tensor(0.6)
+    rotation = torch.tensor([[angle.cos(), -angle.sin()], [angle.sin(), angle.cos()]])
+    # every factor present but mixed across dimensions: a low MIG, yet fully predictable
+    mixed = torch.cat([shape * 3, continuous @ rotation], dim=1)
+    assert (vaelib.factor_predictability(mixed, factors) > 0.95).all()
+    assert vaelib.mutual_information_gap(mixed, factors, per_factor=True)[1:].max() < 0.5
+    # a code independent of the factors: chance accuracy and R^2 at or below 0
+    empty = torch.randn(n, 3, generator=generator)
+    scores = vaelib.factor_predictability(empty, factors)
+    assert abs(scores[0].item() - 1 / 3) < 0.05 and (scores[1:] < 0.02).all()

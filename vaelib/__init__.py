@@ -18,7 +18,7 @@ from .data import (
     resolve_data_dir,
     to_float,
 )
-from .disentanglement import mutual_information_gap, mutual_information_matrix
+from .disentanglement import factor_predictability, mutual_information_gap, mutual_information_matrix
 from .evaluation import bits_per_dim, evaluate_elbo, evaluate_log_likelihood, iwae_log_likelihood
 from .generation import encode_means, interpolate, latent_traversal, lerp, manifold_grid, slerp
 from .files import atomic_write, atomic_write_text, save_image_grid
@@ -84,6 +84,7 @@ __all__ = [
     "load_dataset",
     "load_pretrained",
     "manifold_grid",
+    "factor_predictability",
     "mutual_information_gap",
     "mutual_information_matrix",
     "NonFiniteLossError",

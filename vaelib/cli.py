@@ -90,7 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--hidden-channels", type=positive_int, nargs="+", default=[32, 64], help="channels of the stride-2 convolutions")
     train.add_argument("--hidden-dim", type=int, default=256, help="fully connected width (0: none)")
     train.add_argument("--likelihood", choices=LIKELIHOODS, default=None,
-                       help="decoder likelihood (default: gaussian for frey-face, bernoulli otherwise)")
+                       help="decoder likelihood (default: bernoulli for mnist and fashion-mnist, gaussian for "
+                            "frey-face, continuous-bernoulli for cifar10 and shapes)")
     train.add_argument("--beta", type=non_negative_float, default=1.0, help="KL weight (default: 1)")
     train.add_argument("--kl-warmup-epochs", type=non_negative_float, default=0.0)
     train.add_argument("--no-binarize", action="store_true", help="train on gray levels instead of dynamic binarization")
@@ -160,7 +161,7 @@ def _train_setup(args):
     if is_main_process():
         _check_writable_folder(out)
     checkpoint_path = out / "checkpoint.pt"
-    likelihood = args.likelihood or ("gaussian" if args.dataset == "frey-face" else "bernoulli")
+    likelihood = args.likelihood or data_module.DEFAULT_LIKELIHOODS[args.dataset]
     train_data = data_module.load_dataset(args.dataset, "train", args.data_dir)
     test_data = data_module.load_dataset(args.dataset, "test", args.data_dir)
     if args.limit:
@@ -171,7 +172,7 @@ def _train_setup(args):
     config = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, beta=args.beta,
         kl_warmup_epochs=args.kl_warmup_epochs, dynamic_binarization=likelihood == "bernoulli" and not args.no_binarize,
-        dynamic_dequantization=likelihood == "gaussian",
+        dynamic_dequantization=likelihood != "bernoulli",  # continuous densities see dequantized pixels
         max_seconds=args.max_seconds, device=str(args.device_chosen),
         progress=not args.quiet, progress_bar=False if args.no_progress else None, dataset=args.dataset,
     )

@@ -32,6 +32,11 @@ FREY_FACE_URL = "https://cs.nyu.edu/~roweis/data/frey_rawface.mat"
 FREY_FACE_SHAPE = (28, 20)
 FREY_FACE_TEST_FRACTION = 0.1
 DATASETS = ("mnist", "fashion-mnist", "frey-face", "cifar10", "shapes")
+#: The decoder likelihood that suits each data set: Bernoulli for the (binarized) digits and
+#: clothes, a Gaussian for the Frey faces, and the continuous Bernoulli (a proper density on
+#: [0, 1]) for 8-bit colour images, which are never binarized.
+DEFAULT_LIKELIHOODS = {"mnist": "bernoulli", "fashion-mnist": "bernoulli", "frey-face": "gaussian",
+                       "cifar10": "continuous-bernoulli", "shapes": "continuous-bernoulli"}
 
 
 class DatasetNotFoundError(FileNotFoundError):

@@ -1,4 +1,5 @@
-"""Which latent dimension encodes which factor: histogram mutual information and the MIG.
+"""Which latent dimension encodes which factor: histogram mutual information and the MIG, and
+whether the code holds a factor at all (nearest-neighbour predictability).
 
 For data with known generative factors (``vaelib.load_dataset("shapes")``), the posterior
 means of the test images are compared with the true factors:
@@ -73,3 +74,35 @@ def mutual_information_gap(codes: torch.Tensor, factors: torch.Tensor, bins: int
     top = mi.topk(2, dim=0).values  # (2, K)
     gaps = (top[0] - top[1]) / entropy
     return gaps if per_factor else float(gaps.mean())
+
+
+def factor_predictability(codes: torch.Tensor, factors: torch.Tensor, neighbours: int = 10,
+                          bins: int = 20) -> torch.Tensor:
+    """How well the whole code predicts each factor, however it is spread over the dimensions.
+
+    The MI matrix asks whether one *dimension* holds a factor; this asks whether the *code* holds
+    it at all. The first half of the rows is the reference, the second half is predicted from it
+    by its ``neighbours`` nearest codes (Euclidean distance between posterior means, which the
+    N(0, I) prior already puts on one scale; an unused dimension barely varies, so it barely
+    counts): a factor with at most ``bins`` distinct values (the shape) by majority vote,
+    scored by accuracy; any other by the neighbours' mean, scored by R^2 = 1 - MSE / variance.
+
+    Args:
+        codes: (N, D) posterior means; factors: (N, K) true factors.
+    Returns:
+        float64 (K,): accuracy (chance: 1 / number of values) or R^2 (0: no better than the mean;
+        a little below 0 for a code that knows nothing, as the neighbours' mean is noisy).
+    """
+    codes, factors = torch.as_tensor(codes).double().cpu(), torch.as_tensor(factors).double().cpu()
+    half = len(codes) // 2
+    reference, query = codes[:half], codes[half:]
+    distances = torch.cdist(query, reference)  # (N - half, half)
+    nearest = distances.topk(neighbours, dim=1, largest=False).indices  # (N - half, neighbours)
+    scores = []
+    for column in factors.T:
+        known, truth = column[:half][nearest], column[half:]  # (N - half, neighbours), (N - half,)
+        if len(torch.unique(column)) <= bins:
+            scores.append((known.mode(dim=1).values == truth).double().mean())
+        else:
+            scores.append(1 - ((known.mean(1) - truth) ** 2).mean() / truth.var(unbiased=False))
+    return torch.stack(scores)

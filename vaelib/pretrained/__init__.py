@@ -86,7 +86,7 @@ RECIPES = {
         "shapes",
         model=dict(in_channels=3, image_size=64, latent_dim=10, hidden_channels=(32, 32, 64, 64), hidden_dim=256,
                    likelihood="continuous-bernoulli"),
-        train=dict(epochs=8, batch_size=64, lr=1e-3, lr_final=1e-4, dynamic_binarization=False,
+        train=dict(epochs=40, batch_size=32, lr=1e-3, lr_final=1e-5, dynamic_binarization=False,
                    dynamic_dequantization=True),
     ),
     "shapes-beta4": Recipe(
@@ -94,7 +94,7 @@ RECIPES = {
         "shapes",
         model=dict(in_channels=3, image_size=64, latent_dim=10, hidden_channels=(32, 32, 64, 64), hidden_dim=256,
                    likelihood="continuous-bernoulli"),
-        train=dict(epochs=8, batch_size=64, lr=1e-3, lr_final=1e-4, beta=4.0, dynamic_binarization=False,
+        train=dict(epochs=40, batch_size=32, lr=1e-3, lr_final=1e-5, beta=4.0, dynamic_binarization=False,
                    dynamic_dequantization=True),
     ),
 }
