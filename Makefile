@@ -60,7 +60,7 @@ $(MATHJAX_DIR)/tex-chtml.js: node_modules/.installed
 ORT_DIR := book/_static/ort
 ORT_FILES := ort.wasm.min.js ort-wasm-simd-threaded.mjs ort-wasm-simd-threaded.wasm
 EXPLORER_DIR := book/_static/explorer
-EXPLORER_MODELS := mnist-2d mnist
+EXPLORER_MODELS := mnist-2d mnist shapes-beta4
 explorer: $(ORT_DIR)/ort.wasm.min.js $(EXPLORER_MODELS:%=$(EXPLORER_DIR)/%.onnx)
 
 $(ORT_DIR)/ort.wasm.min.js: node_modules/.installed

@@ -11,7 +11,7 @@
  * load, a short note replaces it and the page's static figures remain.
  *
  * For tests: window.vaeExplorer.decode(model, z) -> Promise<Float32Array>, and .explorers[i] with
- * .ready (a Promise), .getZ(), .setZ(z) -> Promise after drawing, .image (the 28x28 canvas).
+ * .ready (a Promise), .getZ(), .setZ(z) -> Promise after drawing, .image (the decoded image's canvas).
  */
 (function () {
   "use strict";
@@ -337,10 +337,11 @@
       });
       this.caption.textContent = "decoded image";
       const bases = el("div", { class: "vae-explorer__bases" }, [
-        el("span", { text: "Start from the code of a test digit:" }),
+        el("span", { text: "Start from the code of a test image:" }),
         ...meta.bases.map(b => {
-          const button = el("button", { type: "button", text: meta.classes[b.label] ?? String(b.label),
-                                        title: `the posterior mean of a test image of a ${b.label}` });
+          const name = meta.classes[b.label] ?? String(b.label);
+          const button = el("button", { type: "button", text: name,
+                                        title: `the posterior mean of a test image of a ${name}` });
           button.addEventListener("click", () => this.setZ(b.code).catch(() => undefined));
           return button;
         }),
