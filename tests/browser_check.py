@@ -3,7 +3,8 @@
 Each page is loaded at a laptop width (1280 px) and a phone width (390 px). It fails when:
 
 - MathJax has not typeset a formula, or raw TeX / Markdown is left in the text (``\\frac``,
-  ``\\texttt``, ``**bold**``, ``[link](url)``, a pipe table such as ``| a | b |`` over ``|---|``);
+  ``\\texttt``, an accent such as ``S{\\o}nderby``, ``**bold**``, ``[link](url)``, a pipe table
+  such as ``| a | b |`` over ``|---|``);
 - a display equation, a cell's output or a figure is wider than its column
   (``scrollWidth > clientWidth``), a table reaches past the column (code cells and tables may
   scroll sideways inside their own box), or the page itself scrolls sideways;
@@ -11,7 +12,14 @@ Each page is loaded at a laptop width (1280 px) and a phone width (390 px). It f
   a matplotlib figure is scaled down until its 10 pt labels are under ``MIN_TEXT_PX`` high;
 - an ipywidgets placeholder, widget state or a script from another origin (a CDN) is on the page;
 - an internal link points at a missing page or anchor;
-- a page whose source is not a notebook has a launch (Colab) button.
+- a page whose source is not a notebook has a launch (Colab) button;
+- a chapter shows fewer figures (``<img>`` in its outputs) than its executed notebook made
+  (image/png or image/svg+xml outputs in ``<build>/_build/jupyter_execute/``), or its notebook calls
+  a plotting function (``show_images``, ``plt.``, ``.plot(``, ...) and the page shows no figure at
+  all (the kernel ran with ``MPLBACKEND=Agg``, say);
+- a printed fixed-width table wraps (several lines of aligned columns take more rendered lines
+  than they have), a code cell's line is longer than its box at the laptop width (it is clipped:
+  ``scrollWidth > clientWidth``), or an nbval marker (``NBVAL_...``) is visible anywhere.
 
 A full-page screenshot is kept for every page, at both widths, in light and dark mode.
 
@@ -26,7 +34,9 @@ import argparse
 import functools
 import html.parser
 import http.server
+import json
 import posixpath
+import re
 import sys
 import tempfile
 import threading
@@ -41,6 +51,14 @@ WIDTHS = {"laptop": 1280, "phone": 390}
 MIN_IMAGE_PX = 120  # narrower than this, a figure's labels cannot be read
 MIN_TEXT_PX = 9  # matplotlib's 10 pt labels, once the figure is scaled to the column, at least this high
 MAX_SCREENSHOT_PX = 12_000
+# A notebook that calls one of these draws a figure (vaelib's helpers and matplotlib's).
+PLOT_CALL = re.compile(r"\b(show_images|plot_history|plot_latent_scatter|imshow)\s*\(|\bplt\.|\.plot\(")
+FIGURE_MIMES = {"image/png", "image/svg+xml"}
+# The order in which myst-nb picks one MIME type of an output for HTML (its default priority):
+# an output with text/html and image/png shows the HTML, not a figure.
+HTML_MIME_PRIORITY = ["application/vnd.jupyter.widget-view+json", "application/javascript", "text/html",
+                      "image/svg+xml", "image/png", "image/gif", "image/jpeg", "text/markdown", "text/latex",
+                      "text/plain"]
 
 # Runs in the page once MathJax has finished; returns what a reader would see as a dict.
 FIND_PROBLEMS = r"""
@@ -57,7 +75,8 @@ ready.then(() => {
   clone.querySelectorAll('pre, code, script, style, mjx-container, .math, .cell_input').forEach(el => el.remove());
   const text = clone.textContent;
   const rawTex = ['\\(', '\\[', '$$', '\\begin{'].filter(s => text.includes(s))
-    .concat((text.match(/\\[A-Za-z]{2,}\{?/g) || []).slice(0, 3));
+    .concat((text.match(/\\[A-Za-z]{2,}\{?/g) || []).slice(0, 3))
+    .concat((text.match(/\{\\[^{}\s]{1,3}\}/g) || []).slice(0, 3));  // an accent left as TeX: S{\o}nderby
   const rawMarkdown = [];
   if (/(^|\n)\s*\|[\s:|-]*---[\s:|-]*\|?\s*(\n|$)/.test(text)) rawMarkdown.push('pipe table');
   if (/\*\*[^*\s][^*]*\*\*/.test(text)) rawMarkdown.push('**bold**');
@@ -107,8 +126,45 @@ ready.then(() => {
   const foreignScripts = [...document.querySelectorAll('script[src]')]
     .map(s => s.src).filter(src => new URL(src, location.href).origin !== location.origin);
   const launchButtons = document.querySelectorAll('.dropdown-launch-buttons, a[href*="colab.research.google.com"]').length;
+  const figures = article.querySelectorAll('.cell_output img').length;
+
+  // A printed fixed-width table (several lines of columns aligned with runs of spaces) that wraps:
+  // its box holds more rendered lines than the text has lines.
+  const contentHeight = el => {
+    const s = getComputedStyle(el);
+    return el.clientHeight - parseFloat(s.paddingTop) - parseFloat(s.paddingBottom);
+  };
+  const wrappedTables = [];
+  article.querySelectorAll('.cell_output pre').forEach(pre => {
+    const lines = pre.textContent.replace(/\n+$/, '').split('\n');
+    if (lines.filter(line => /\S {2,}\S/.test(line.trim())).length < 3) return;
+    const probe = pre.cloneNode(false);
+    probe.textContent = 'x';
+    pre.parentNode.insertBefore(probe, pre);
+    const lineHeight = contentHeight(probe);
+    probe.remove();
+    const shown = lineHeight > 0 ? contentHeight(pre) / lineHeight : 0;
+    if (shown > lines.length + 0.5) wrappedTables.push(`${lines.length} lines shown as ${Math.round(shown)}: ${short(pre)}`);
+  });
+  // A code cell's line longer than its box: the reader sees it cut off (or must scroll). Collapsed
+  // cells (hide-input) are opened for the measurement, as a reader opens them, then closed again.
+  const closed = [...article.querySelectorAll('details:not([open])')];
+  closed.forEach(el => { el.open = true; });
+  const clippedCode = [];
+  article.querySelectorAll('.cell_input pre').forEach(pre => {
+    if (pre.scrollWidth > pre.clientWidth + 1) {
+      const longest = pre.textContent.split('\n').reduce((a, b) => (b.length > a.length ? b : a), '');
+      clippedCode.push(`${pre.scrollWidth}>${pre.clientWidth}px, ${longest.length} characters: ${longest.trim().slice(0, 60)}`);
+    }
+  });
+  closed.forEach(el => { el.open = false; });
+  // nbval's markers belong in cell tags, never on the page (collapsed cells included).
+  const bodyText = document.body.cloneNode(true);
+  bodyText.querySelectorAll('script, style').forEach(el => el.remove());
+  const nbvalMarkers = [...new Set(bodyText.textContent.match(/NBVAL_[A-Z_]*/g) || [])];
   done({mathCount: math.length, typeset: document.querySelectorAll('mjx-container').length,
         untypeset, rawTex, rawMarkdown, overflowing, pageScroll, images, widgets, foreignScripts, launchButtons,
+        figures, wrappedTables, clippedCode, nbvalMarkers,
         title: document.title, height: Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)});
 }).catch(error => done({error: String(error)}));
 """
@@ -213,6 +269,76 @@ def check_view(facts: dict, width_name: str) -> list[str]:
         problems.append(f"scripts from another origin (the book must work offline): {facts['foreignScripts'][:2]}")
     if "404" in facts["title"] or "not found" in facts["title"].lower():
         problems.append(f"page title {facts['title']!r}")
+    for item in facts["wrappedTables"][:3]:
+        problems.append(f"a printed table wraps at {width_name} width (make it an HTML table, "
+                        f"vaelib.show_table): {item}")
+    if width_name == "laptop":
+        for item in facts["clippedCode"][:3]:
+            problems.append(f"a code line is longer than its box at laptop width (clipped): {item}")
+        if len(facts["clippedCode"]) > 3:
+            problems.append(f"... and {len(facts['clippedCode']) - 3} more code cells with clipped lines")
+    if facts["nbvalMarkers"]:
+        problems.append(f"nbval marker(s) visible on the page: {facts['nbvalMarkers']} (use cell tags)")
+    return problems
+
+
+def source_file(relative: str, root: Path) -> Path | None:
+    """The page's source as Sphinx copied it to _sources/ (a notebook or a MyST Markdown file)."""
+    for suffix in (".ipynb", ".md"):
+        for path in ((root / "_sources" / relative).with_suffix(suffix),
+                     (root / "_sources" / relative).with_suffix(suffix + ".txt")):
+            if path.exists():
+                return path
+    return None
+
+
+def source_code(path: Path) -> str:
+    """The code cells of a notebook, or of a MyST Markdown notebook ({code-cell} blocks)."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if ".ipynb" in path.name:
+        cells = json.loads(text).get("cells", [])
+        return "\n".join("".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+                         for c in cells if c.get("cell_type") == "code")
+    blocks = re.findall(r"^(`{3,}|~{3,})\s*\{code-cell\}[^\n]*\n(.*?)^\1", text, re.M | re.S)
+    return "\n".join(code for _, code in blocks)
+
+
+def executed_notebook(relative: str, root: Path) -> Path:
+    """Where myst-nb left the executed copy of a page's notebook: <outdir>/../jupyter_execute/."""
+    return (root.parent / "jupyter_execute" / relative).with_suffix(".ipynb")
+
+
+def notebook_figures(path: Path) -> int:
+    """How many figures an executed notebook's outputs hold, as the HTML page would show them
+    (image/png or image/svg+xml chosen by myst-nb's priority; cells tagged remove-output left out)."""
+    count = 0
+    for cell in json.loads(path.read_text(encoding="utf-8")).get("cells", []):
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        if cell.get("cell_type") != "code" or tags & {"remove-output", "remove-cell"}:
+            continue
+        for output in cell.get("outputs", []):
+            if output.get("output_type") not in ("display_data", "execute_result"):
+                continue
+            shown = next((m for m in HTML_MIME_PRIORITY if m in output.get("data", {})), None)
+            count += shown in FIGURE_MIMES
+    return count
+
+
+def missing_figures(relative: str, root: Path, shown: int) -> list[str]:
+    """A chapter that shows fewer figures than its notebook made, or none while it plots."""
+    problems = []
+    executed = executed_notebook(relative, root)
+    if executed.exists():
+        made = notebook_figures(executed)
+        if shown < made:
+            problems.append(f"the page shows {shown} figure(s) but its executed notebook "
+                            f"({executed.name}) made {made}")
+    source = source_file(relative, root)
+    if source is not None and shown == 0:
+        call = PLOT_CALL.search(source_code(source))
+        if call:
+            problems.append(f"the notebook plots ({call.group(0)!r}...) but the page shows no figure "
+                            "(did the kernel run with MPLBACKEND=Agg?)")
     return problems
 
 
@@ -264,8 +390,20 @@ def is_notebook_page(relative: str, root: Path) -> bool:
     return (root / "_sources" / relative).with_suffix(".ipynb").exists()
 
 
+def redirect_target(path: Path) -> str | None:
+    """Where a page that is only a <meta http-equiv="Refresh"> (Jupyter Book's index.html) sends the
+    reader, or None for a real page."""
+    head = path.read_text(encoding="utf-8", errors="replace")[:400]
+    found = re.fullmatch(r'\s*<meta http-equiv="refresh" content="\d+;\s*url=([^"]+)"\s*/?>\s*', head, re.I)
+    return found.group(1) if found else None
+
+
 def check_page(driver, base: str, relative: str, parsed, root: Path, shots: Path) -> tuple[dict, list[str]]:
     """Load one page at every width; return the laptop view's facts and all problems."""
+    target = redirect_target(root / relative)
+    if target is not None:  # nothing to see: the target must exist, and is checked as a page itself
+        path = posixpath.normpath(posixpath.join(posixpath.dirname(relative), urlsplit(target).path))
+        return {}, [] if (root / path).exists() else [f"redirects to a missing page {target}"]
     problems = [f"broken internal link {href}" for href in broken_links(relative, parsed, root)]
     laptop_facts = {}
     for width_name, width in WIDTHS.items():
@@ -278,6 +416,7 @@ def check_page(driver, base: str, relative: str, parsed, root: Path, shots: Path
         if width_name == "laptop":
             laptop_facts = facts
             problems += small_figure_text(facts, root)
+            problems += missing_figures(relative, root, facts["figures"])
             if facts["launchButtons"] and not is_notebook_page(relative, root):
                 problems.append("a launch (Colab) button on a page that is not a notebook")
         stem = shots / width_name / relative.replace("/", "__").removesuffix(".html")

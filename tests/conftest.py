@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
+# Before torch is imported, here and in every notebook kernel nbval starts: threads that wait
+# passively (see vaelib/__init__.py), so tests beside other work do not slow to a crawl.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import gzip
 import struct
 

@@ -19,6 +19,11 @@ REPOSITORY = CONFIG["repository"]["url"].removesuffix("/")
 BRANCH = CONFIG["repository"]["branch"]
 
 
+CHECK_TAG = "nbval-check-output"  # nbval compares these cells' outputs (see update_notebook_references.py)
+MAX_CODE_LINE = 88  # characters: longer lines are clipped in the book's code column at 1280 px
+HIDDEN_TAGS = {"hide-input", "hide-cell", "hide-output"}
+
+
 def code_cells(notebook):
     return [c for c in notebook.cells if c.cell_type == "code"]
 
@@ -34,9 +39,10 @@ def test_there_are_nine_numbered_notebooks_all_in_the_toc():
 def test_stored_without_outputs_except_nbval_references(path):
     notebook = nbformat.read(path, as_version=4)
     for cell in code_cells(notebook):
-        checked = "NBVAL_CHECK_OUTPUT" in cell.source
+        assert "NBVAL_" not in cell.source, f"{path.name}: use the cell tag {CHECK_TAG!r}, not a comment"
+        checked = CHECK_TAG in cell.metadata.get("tags", [])
         if checked:  # nbval compares these: they carry a reference output (text only) and a count
-            assert cell.outputs, f"{path.name}: a NBVAL_CHECK_OUTPUT cell lacks its reference output"
+            assert cell.outputs, f"{path.name}: a {CHECK_TAG} cell lacks its reference output"
             assert all(o.output_type == "stream" for o in cell.outputs)
             assert cell.execution_count is not None, f"{path.name}: nbval skips a reference cell with no count"
         else:
@@ -85,3 +91,48 @@ def test_notebooks_use_only_names_that_vaelib_exports(path):
     used = set(re.findall(r"\bvaelib\.([A-Za-z_][A-Za-z0-9_]*)", source))
     assert used <= set(vaelib.__all__), f"{path.name} uses {sorted(used - set(vaelib.__all__))}, not exported by vaelib"
     assert "from vaelib." not in source and "import vaelib." not in source
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_code_lines_fit_the_page(path):
+    long = [(i, line) for i, cell in enumerate(code_cells(nbformat.read(path, as_version=4)))
+            for line in cell.source.splitlines() if len(line) > MAX_CODE_LINE]
+    assert not long, f"{path.name}: {len(long)} code lines over {MAX_CODE_LINE} characters, e.g. {long[0]}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_hidden_cell_says_what_it_holds(path):
+    """A collapsed check shows one line saying what it proves (myst-nb's code_prompt_show)."""
+    for cell in code_cells(nbformat.read(path, as_version=4)):
+        if HIDDEN_TAGS & set(cell.metadata.get("tags", [])):
+            prompt = cell.metadata.get("mystnb", {}).get("code_prompt_show", "")
+            assert prompt.strip(), f"{path.name}: a hidden cell has no code_prompt_show: {cell.source[:80]!r}"
+
+
+GLUE_ROLE = re.compile(r"\{glue(?::[a-z]+)?\}`([A-Za-z_][A-Za-z0-9_]*)")
+GLUE_CALL = re.compile(r"""\bglue\(\s*f?["']([A-Za-z_][A-Za-z0-9_]*)["']""")
+
+
+def glue_keys(path):
+    """(keys the prose inserts, keys the code cells record) of one notebook."""
+    notebook = nbformat.read(path, as_version=4)
+    used = {k for c in notebook.cells if c.cell_type == "markdown" for k in GLUE_ROLE.findall(c.source)}
+    made = {k for c in code_cells(notebook) for k in GLUE_CALL.findall(c.source)}
+    return used, made
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_number_the_prose_inserts_is_recorded_by_the_notebook(path):
+    used, made = glue_keys(path)
+    assert used <= made, f"{path.name}: the prose uses glue keys that no cell records: {sorted(used - made)}"
+
+
+def test_the_glue_key_check_sees_a_missing_key(tmp_path):
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("The loss is {glue:text}`loss` and {glue:text}`gap:.1f` nats."),
+        nbformat.v4.new_code_cell('vaelib.glue("loss", 1.5, ".2f")'),
+    ])
+    path = tmp_path / "probe.ipynb"
+    nbformat.write(notebook, path)
+    used, made = glue_keys(path)
+    assert used == {"loss", "gap"} and made == {"loss"}

@@ -3,6 +3,16 @@
 The public names below are what the notebooks, scripts and the command line use.
 """
 
+import os
+
+# torch's CPU threads (OpenMP) busy-wait between operations by default. On a machine where
+# anything else runs, a notebook kernel, a test or a build beside training, the spinning threads
+# take the cores from each other: a training step measured 3 to 10 times slower with 2 threads
+# than with 1. Waiting passively costs little on an idle machine. OpenMP reads this once, when
+# torch is first imported, so it takes effect when vaelib is imported before torch (the command
+# line, the scripts); the book and the tests set it for their kernels (book/_ext, tests/conftest.py).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 from .checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
 from .config import VAEConfig
 from .data import (
@@ -18,6 +28,7 @@ from .data import (
     resolve_data_dir,
     to_float,
 )
+from .display import glue, show_table, table_html
 from .disentanglement import factor_predictability, mutual_information_gap, mutual_information_matrix
 from .evaluation import bits_per_dim, evaluate_elbo, evaluate_log_likelihood, iwae_log_likelihood
 from .generation import encode_means, interpolate, latent_traversal, lerp, manifold_grid, slerp
@@ -67,6 +78,7 @@ __all__ = [
     "fit",
     "generate_shapes",
     "gaussian_kl",
+    "glue",
     "gaussian_kl_per_dim",
     "gaussian_log_prob",
     "gaussian_nll",
@@ -99,7 +111,9 @@ __all__ = [
     "save_image_grid",
     "seed_everything",
     "show_images",
+    "show_table",
     "slerp",
+    "table_html",
     "to_float",
     "train_pretrained",
     "TrainConfig",
