@@ -9,6 +9,11 @@ the hardware, the model's training budget, and its test ELBO after every epoch o
 
     python benchmarks/likelihood.py                          # the "mnist-large" model
     python benchmarks/likelihood.py --model mnist --num-samples 1000 --out likelihood_mnist
+    python benchmarks/likelihood.py --speed-only             # only the estimator's speed, before and now
+
+``--speed-only`` compares the estimator on today's model with vaelib 0.1.0's code paths
+(benchmarks/before.py) in one run, alternating, on the same images and noise, and adds the
+samples per second of both, their ratio and how far the two estimates differ to the results file.
 """
 
 from __future__ import annotations
@@ -18,8 +23,12 @@ import time
 
 import torch
 
+import json
+import statistics
+
 import vaelib
-from common import PUBLISHED_MNIST_NLL, hardware, write_results
+from before import as_before
+from common import PUBLISHED_MNIST_NLL, RESULTS_DIR, hardware, write_results
 
 
 def budget_curve(history: list[dict]) -> list[dict]:
@@ -31,6 +40,28 @@ def budget_curve(history: list[dict]) -> list[dict]:
     return curve
 
 
+def estimator_speed(model, images, num_samples: int, batch: int, chunk: int, rounds: int = 3) -> dict:
+    """Importance samples per second of vaelib's estimator now and with 0.1.0's code paths."""
+    contenders = {"before": as_before(model), "now": model}
+    rates = {name: [] for name in contenders}
+    estimates = {}
+    for _ in range(rounds):
+        for name, candidate in contenders.items():
+            vaelib.seed_everything(0)  # the same noise for both
+            start = time.perf_counter()
+            result = vaelib.evaluate_log_likelihood(candidate, images, num_samples, batch_size=batch, chunk_size=chunk)
+            rates[name].append(num_samples * len(images) / (time.perf_counter() - start))
+            estimates[name] = result["log_likelihood"]
+        print("estimator: " + ", ".join(f"{n} {r[-1]:,.0f} samples/s" for n, r in rates.items()))
+    medians = {name: statistics.median(values) for name, values in rates.items()}
+    return {
+        "num_images": len(images), "num_samples": num_samples, "samples_per_decoder_call": batch * chunk,
+        "samples_per_second": medians, "all_rounds": rates, "ratio_now_over_before": medians["now"] / medians["before"],
+        "log_likelihood": estimates, "difference_nats": abs(estimates["now"] - estimates["before"]),
+        "hardware": hardware(), "date": time.strftime("%Y-%m-%d"),
+    }
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="mnist-large", help="a shipped model (default: mnist-large)")
@@ -40,6 +71,8 @@ def main(argv=None) -> None:
                         help="decoder evaluations per call: images per batch x samples per chunk (default 1000)")
     parser.add_argument("--out", default="likelihood", help="results file name (default: likelihood)")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: all cores)")
+    parser.add_argument("--speed-only", action="store_true",
+                        help="only measure the estimator before and now on 100 images and add it to the results file")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -50,9 +83,19 @@ def main(argv=None) -> None:
     checkpoint = vaelib.load_pretrained(args.model, device, train_if_missing=False)
     model = checkpoint.model.eval()
     test = vaelib.binarize_once(vaelib.load_dataset("mnist", "test").images, seed=0)[: args.num_images]
-    elbo = vaelib.evaluate_elbo(model, test, seed=0)
     chunk = min(num_samples, args.samples_per_call)
     batch = max(1, args.samples_per_call // chunk)
+    if args.speed_only:
+        path = RESULTS_DIR / f"{args.out}.json"
+        results = json.loads(path.read_text())
+        results["estimator_speed"] = estimator_speed(model, test[:100], num_samples, batch, chunk)
+        results["estimator_speed"]["command"] = "python benchmarks/likelihood.py --speed-only"
+        results["published"] = PUBLISHED_MNIST_NLL  # the literature's numbers with their protocol
+        vaelib.atomic_write_text(path, json.dumps(results, indent=2) + "\n")
+        speed = results["estimator_speed"]
+        print(f"estimator now / before: {speed['ratio_now_over_before']:.2f}, estimates differ by {speed['difference_nats']:.4f} nats")
+        return
+    elbo = vaelib.evaluate_elbo(model, test, seed=0)
     start = time.perf_counter()
     iwae = vaelib.evaluate_log_likelihood(model, test, num_samples, batch_size=batch, chunk_size=chunk, progress=True)
     if device.type == "cuda":

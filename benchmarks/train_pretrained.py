@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 import vaelib
-from vaelib.pretrained import PRETRAINED_DIR, RECIPES, pretrained_path
+from vaelib.pretrained import PRETRAINED_DIR, RECIPES, pretrained_path, summary_path
 
 MANIFEST = PRETRAINED_DIR / "manifest.json"
 RUNS = Path("runs/pretrained")
@@ -38,8 +38,14 @@ def train_one(name: str, epochs: int | None = None) -> dict:
     seconds = sum(record["seconds"] for record in checkpoint.history)
     model = checkpoint.model.cpu()
     metrics = {**checkpoint.metrics, "train_seconds": seconds}
-    vaelib.save_checkpoint(pretrained_path(name), model, checkpoint.history, metrics=metrics,
-                           train_config=checkpoint.train_config, half_precision=True)
+    if RECIPES[name].ships == "summary":  # only what the chapter plots ships, not the weights
+        shipped = summary_path(name)
+        summary = {**vaelib.run_summary(name, checkpoint), "train_seconds": seconds}
+        vaelib.atomic_write_text(shipped, json.dumps(summary) + "\n")
+    else:
+        shipped = pretrained_path(name)
+        vaelib.save_checkpoint(shipped, model, checkpoint.history, metrics=metrics,
+                               train_config=checkpoint.train_config, half_precision=True)
     command = f"python benchmarks/train_pretrained.py {name}" + (f" --epochs {epochs}" if epochs else "")
     return {
         "description": RECIPES[name].description,
@@ -51,7 +57,7 @@ def train_one(name: str, epochs: int | None = None) -> dict:
         "hardware": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
         + ("GPU " + torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU only"),
         "torch": torch.__version__,
-        "file_bytes": pretrained_path(name).stat().st_size,
+        "file_bytes": shipped.stat().st_size,
     }
 
 

@@ -6,16 +6,47 @@ import pytest
 import torch
 
 import vaelib
-from vaelib.pretrained import PRETRAINED_DIR, RECIPES, pretrained_path
+from vaelib.pretrained import PRETRAINED_DIR, RECIPES, pretrained_path, summary_path
 
 MANIFEST = json.loads((PRETRAINED_DIR / "manifest.json").read_text())
+WEIGHTS = sorted(name for name, recipe in RECIPES.items() if recipe.ships == "weights")
+SUMMARIES = sorted(name for name, recipe in RECIPES.items() if recipe.ships == "summary")
 
 
 def test_every_model_is_shipped_and_listed_in_the_manifest():
-    assert set(vaelib.available_pretrained()) == set(RECIPES) == set(MANIFEST)
+    assert set(vaelib.available_pretrained()) == set(WEIGHTS)
+    assert set(RECIPES) == set(MANIFEST)
+    assert all(summary_path(name).exists() for name in SUMMARIES)
 
 
-@pytest.mark.parametrize("name", sorted(RECIPES))
+@pytest.mark.parametrize("name", SUMMARIES)
+def test_shipped_run_summary_matches_its_recipe_and_manifest(name):
+    summary = vaelib.load_run_summary(name, train_if_missing=False)
+    recipe = RECIPES[name]
+    assert summary["recipe"]["train"] == recipe.train and summary["recipe"]["model"] == recipe.model
+    assert len(summary["history"]) == recipe.train["epochs"] == MANIFEST[name]["train_config"]["epochs"]
+    latent_dim = recipe.model["latent_dim"]
+    assert all(len(summary[key]) == latent_dim for key in ("kl_per_dim", "mu_variance", "mean_posterior_variance"))
+    # The average KL of the dimensions is the KL term of the test ELBO (same images, closed form).
+    assert sum(summary["kl_per_dim"]) == pytest.approx(summary["test"]["kl"], rel=1e-4)
+    assert torch.tensor(summary["reconstructions"]).shape == (10, 1, 28, 28)
+    with pytest.raises(ValueError, match="load_run_summary"):
+        vaelib.load_pretrained(name)
+
+
+def test_run_summary_measures_what_latent_usage_and_evaluate_elbo_measure(tiny_data_dir, monkeypatch):
+    monkeypatch.setenv("VAELIB_DATA_DIR", str(tiny_data_dir))
+    checkpoint = vaelib.Checkpoint(model=vaelib.ConvVAE(1, 28, latent_dim=16, hidden_dim=128).eval(),
+                                   history=[], metrics={}, train_config={}, epoch=0)
+    summary = vaelib.run_summary("kl-beta-4", checkpoint)
+    test = vaelib.binarize_once(vaelib.load_dataset("mnist", "test").images[:2000], seed=0)
+    usage = vaelib.latent_usage(checkpoint.model, test)
+    assert summary["kl_per_dim"] == pytest.approx(usage["kl_per_dim"].tolist())
+    assert summary["test"]["elbo"] == pytest.approx(vaelib.evaluate_elbo(checkpoint.model, test, seed=0)["elbo"])
+    assert len(summary["reconstructions"]) == min(10, len(test))
+
+
+@pytest.mark.parametrize("name", WEIGHTS)
 def test_shipped_checkpoint_loads_and_matches_its_manifest(name):
     checkpoint = vaelib.load_pretrained(name)
     entry = MANIFEST[name]
@@ -34,7 +65,8 @@ def test_shipped_checkpoint_loads_and_matches_its_manifest(name):
 
 
 def test_shipped_checkpoints_are_small():
-    total = sum(pretrained_path(name).stat().st_size for name in RECIPES)
+    total = sum(pretrained_path(name).stat().st_size for name in WEIGHTS)
+    total += sum(summary_path(name).stat().st_size for name in SUMMARIES)
     assert total < 20e6, f"the shipped checkpoints take {total / 1e6:.1f} MB"
 
 

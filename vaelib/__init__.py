@@ -30,7 +30,7 @@ from .data import (
 )
 from .display import glue, show_table, table_html
 from .disentanglement import factor_predictability, mutual_information_gap, mutual_information_matrix
-from .evaluation import bits_per_dim, evaluate_elbo, evaluate_log_likelihood, iwae_log_likelihood
+from .evaluation import bits_per_dim, evaluate_elbo, evaluate_log_likelihood, iwae_log_likelihood, latent_usage
 from .generation import encode_means, interpolate, latent_traversal, lerp, manifold_grid, slerp
 from .files import atomic_write, atomic_write_text, save_image_grid
 from .losses import (
@@ -46,7 +46,15 @@ from .losses import (
 )
 from .model import ConvVAE, describe_layers
 from .plotting import plot_history, plot_latent_scatter, show_images
-from .pretrained import RECIPES, Recipe, available_pretrained, load_pretrained, train_pretrained
+from .pretrained import (
+    RECIPES,
+    Recipe,
+    available_pretrained,
+    load_pretrained,
+    load_run_summary,
+    run_summary,
+    train_pretrained,
+)
 from .shapes import generate_shapes, render_shapes
 from .training import NonFiniteLossError, TrainConfig, fit, kl_weight, learning_rate
 from .utils import get_device, is_smoke_mode, seed_everything
@@ -92,9 +100,11 @@ __all__ = [
     "learning_rate",
     "latent_traversal",
     "lerp",
+    "latent_usage",
     "load_checkpoint",
     "load_dataset",
     "load_pretrained",
+    "load_run_summary",
     "manifold_grid",
     "factor_predictability",
     "mutual_information_gap",
@@ -107,6 +117,7 @@ __all__ = [
     "reconstruction_nll",
     "render_shapes",
     "resolve_data_dir",
+    "run_summary",
     "save_checkpoint",
     "save_image_grid",
     "seed_everything",

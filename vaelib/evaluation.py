@@ -8,7 +8,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .data import check_images, iterate_batches
-from .losses import gaussian_kl, gaussian_log_prob
+from .losses import gaussian_kl, gaussian_kl_per_dim, gaussian_log_prob
 
 LOG_2 = math.log(2)
 LOG_256 = math.log(256)
@@ -65,7 +65,7 @@ def iwae_log_likelihood(
     return running - math.log(num_samples)
 
 
-@torch.no_grad()
+@torch.inference_mode()  # no autograd bookkeeping: evaluation only reads the model
 def evaluate_elbo(model, images: torch.Tensor, batch_size: int = 500, seed: int | None = None) -> dict:
     """Test-set ELBO and its two terms, in nats per image (one z sample per image).
 
@@ -90,6 +90,33 @@ def evaluate_elbo(model, images: torch.Tensor, batch_size: int = 500, seed: int 
     recon, kl = recon_sum / n, kl_sum / n
     num_dims = math.prod(images.shape[1:])
     return {"elbo": -(recon + kl), "recon": recon, "kl": kl, "bits_per_dim": bits_per_dim(recon + kl, num_dims)}
+
+
+@torch.inference_mode()
+def latent_usage(model, images: torch.Tensor, batch_size: int = 1000) -> dict:
+    """How much each latent dimension is used, over a set of images (N, C, H, W).
+
+    Returns a dict of (J,) tensors:
+        "kl_per_dim": KL(q(z_j|x) || N(0, 1)) averaged over the images, nats;
+        "mu_variance": Var_x(mu_j), the (unbiased) variance of the posterior mean over the
+            images: Burda et al.'s activity, above 0.01 for an "active unit";
+        "mean_posterior_variance": E_x[sigma_j^2], the posterior's own variance on average.
+    """
+    check_images(images)
+    was_training = model.training
+    model.eval()
+    mus, log_vars = [], []
+    for x in iterate_batches(images, batch_size, shuffle=False, device=model.device):
+        mu, log_var = model.encode(x)
+        mus.append(mu.cpu())
+        log_vars.append(log_var.cpu())
+    model.train(was_training)
+    mu, log_var = torch.cat(mus), torch.cat(log_vars)  # (N, J) each
+    return {
+        "kl_per_dim": gaussian_kl_per_dim(mu, log_var).mean(0),
+        "mu_variance": mu.var(dim=0),
+        "mean_posterior_variance": log_var.exp().mean(0),
+    }
 
 
 @torch.inference_mode()  # no autograd bookkeeping at all: the estimator only reads the model

@@ -12,6 +12,35 @@ from .config import VAEConfig
 from .losses import reconstruction_nll
 
 
+def _channels_last(x: torch.Tensor) -> torch.Tensor:
+    """The same images (B, C, H, W), stored channel by channel for each pixel ("channels last").
+
+    Only the memory layout changes, not a single value: on a CPU, oneDNN's convolutions run
+    faster on this layout (measured by benchmarks/throughput.py).
+    """
+    return x.contiguous(memory_format=torch.channels_last)
+
+
+class OutputConvTranspose2d(nn.ConvTranspose2d):
+    """The decoder's last layer: an ``nn.ConvTranspose2d`` whose forward pass on the CPU runs
+    PyTorch's own kernel instead of oneDNN's.
+
+    Both compute the same sums. oneDNN, PyTorch's default CPU backend for convolutions, is
+    several times slower for a transposed convolution with as few output channels as an image
+    has (1 or 3) than PyTorch's im2col kernel (measured by benchmarks/throughput.py); this layer
+    runs once per decoded image, 5000 times per test image in the likelihood of chapter 7.
+    """
+
+    def forward(self, x: torch.Tensor, output_size=None) -> torch.Tensor:
+        if x.device.type != "cpu":
+            return super().forward(x, output_size)
+        was_enabled = torch.backends.mkldnn.set_flags(False)[0]  # only the on/off flag
+        try:
+            return super().forward(x.contiguous(), output_size)  # this kernel wants (B, C, H, W) order
+        finally:
+            torch.backends.mkldnn.set_flags(was_enabled)
+
+
 def _downsampled_sizes(size: int, num_layers: int) -> list[int]:
     """Side lengths after each stride-2 convolution (kernel 4, padding 1): s -> floor(s / 2).
 
@@ -77,10 +106,12 @@ class ConvVAE(nn.Module):
             # output_padding = 1 restores an odd side that the encoder rounded down.
             pad_h = up_heights[i + 1] - 2 * up_heights[i]
             pad_w = up_widths[i + 1] - 2 * up_widths[i]
+            last = i == len(up_channels) - 2
+            layer = OutputConvTranspose2d if last else nn.ConvTranspose2d
             deconv_layers.append(
-                nn.ConvTranspose2d(c_in, c_out, kernel_size=4, stride=2, padding=1, output_padding=(pad_h, pad_w))
+                layer(c_in, c_out, kernel_size=4, stride=2, padding=1, output_padding=(pad_h, pad_w))
             )
-            if i < len(up_channels) - 2:
+            if not last:
                 deconv_layers.append(nn.ReLU())  # no activation on the last layer: it returns logits
         self.decoder_conv = nn.Sequential(*deconv_layers)
 
@@ -118,7 +149,7 @@ class ConvVAE(nn.Module):
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """q(z|x): images (B, C, H, W) -> ``mu`` and ``log_var``, each (B, latent_dim)."""
         self.check_input(x)
-        h = self.encoder_fc(self.encoder_conv(x))
+        h = self.encoder_fc(self.encoder_conv(_channels_last(x)))
         mu, log_var = self.to_posterior(h).chunk(2, dim=-1)
         return mu, log_var
 
@@ -144,7 +175,7 @@ class ConvVAE(nn.Module):
         if z.dim() != 2 or z.shape[1] != self.config.latent_dim:
             raise ValueError(f"expected latent codes of shape (batch, {self.config.latent_dim}), got {tuple(z.shape)}")
         h = self.decoder_fc(z).view(-1, *self.feature_shape)
-        output = self.decoder_conv(h)
+        output = self.decoder_conv(_channels_last(h))
         if self.predicts_variance:
             mean_logits, raw_log_var = output.chunk(2, dim=1)
             output = torch.cat([mean_logits, self._floored(raw_log_var)], dim=1)

@@ -110,6 +110,18 @@ def learning_rate(step: int, steps_per_epoch: int, config: TrainConfig) -> float
     return config.lr_final + 0.5 * (config.lr - config.lr_final) * (1.0 + math.cos(math.pi * progress))
 
 
+def make_adam(model: torch.nn.Module, lr: float) -> torch.optim.Adam:
+    """Adam over the model's weights, with its fused kernel where this torch has one for the device.
+
+    The fused kernel updates all weights in one pass instead of about ten passes per weight
+    tensor; it computes the same update (to rounding). Build the optimizer after moving the model.
+    """
+    try:
+        return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
+    except (RuntimeError, TypeError, ValueError):  # older torch, or no fused kernel on this device
+        return torch.optim.Adam(model.parameters(), lr=lr)
+
+
 def _as_images(data) -> torch.Tensor:
     return data.images if isinstance(data, ImageData) else data
 
@@ -144,6 +156,23 @@ def _check_finite(value: float, epoch: int, step: int) -> None:
         )
 
 
+def train_step(model, network, optimizer, x, eps, beta: float, epoch: int = 0, step: int = 0):
+    """One Adam step on the beta-weighted negative ELBO of a batch; returns (loss, recon, kl) in nats.
+
+    ``network`` is the model or its DDP wrapper (which runs the forward pass); x (B, C, H, W),
+    eps (B, latent_dim). Raises NonFiniteLossError before the step if the loss is NaN or infinite.
+    """
+    output, mu, log_var = network(x, eps)
+    terms = elbo_loss(output, mu, log_var, x, beta=beta, **model.likelihood_kwargs())
+    # One host synchronisation per step (not one per number): a GPU waits here only once.
+    loss, recon, kl = torch.stack([terms.loss, terms.recon, terms.kl]).tolist()
+    _check_finite(loss, epoch, step)  # before the step: a non-finite loss never reaches the weights
+    optimizer.zero_grad(set_to_none=True)
+    terms.loss.backward()
+    optimizer.step()
+    return loss, recon, kl
+
+
 def _train_one_epoch(model, network, optimizer, images, config, epoch, steps_per_epoch, device, deadline):
     """One pass over the data; returns mean loss, recon and kl per image, and whether time ran out."""
     model.train()
@@ -159,16 +188,10 @@ def _train_one_epoch(model, network, optimizer, images, config, epoch, steps_per
         beta = kl_weight(epoch * steps_per_epoch + steps, steps_per_epoch, config)
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(epoch * steps_per_epoch + steps, steps_per_epoch, config)
-        output, mu, log_var = network(x, eps)  # the DDP wrapper, if any, runs the forward pass
-        terms = elbo_loss(output, mu, log_var, x, beta=beta, **model.likelihood_kwargs())
-        loss = terms.loss.item()
-        _check_finite(loss, epoch, steps)  # before the step, so the weights stay finite
-        optimizer.zero_grad(set_to_none=True)
-        terms.loss.backward()
-        optimizer.step()
+        loss, recon, kl = train_step(model, network, optimizer, x, eps, beta, epoch, steps)
         sums["loss"] += loss
-        sums["recon"] += terms.recon.item()
-        sums["kl"] += terms.kl.item()
+        sums["recon"] += recon
+        sums["kl"] += kl
         steps += 1
         bar.update(1)
         bar.set_postfix(loss=f"{loss:.1f}", beta=f"{beta:.2f}")
@@ -205,7 +228,7 @@ def fit(
     config = config or TrainConfig()
     device = torch.device(config.device) if config.device else get_device(verbose=config.progress and is_main_process())
     model.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    optimizer = make_adam(model, config.lr)
     history: list[dict] = []
     if checkpoint_path is not None and resume and _checkpoint_exists_everywhere(Path(checkpoint_path)):
         history = _restore(model, optimizer, checkpoint_path, device, config)

@@ -34,12 +34,17 @@ class Recipe:
         dataset: the training data's name (see :func:`vaelib.load_dataset`).
         model: keyword arguments of :class:`vaelib.ConvVAE`.
         train: keyword arguments of :class:`vaelib.TrainConfig` (``dataset`` is added).
+        train_images: train on the first this many training images (None: all of them).
+        ships: what the package ships: "weights" (a checkpoint ``<name>.pt``) or "summary" (only
+            ``<name>.json``, the history and measurements a chapter plots; see :func:`run_summary`).
     """
 
     description: str
     dataset: str
     model: dict = field(default_factory=dict)
     train: dict = field(default_factory=dict)
+    train_images: int | None = None
+    ships: str = "weights"
 
     def train_config(self, **overrides) -> TrainConfig:
         """The recipe's :class:`TrainConfig`, with ``overrides`` applied."""
@@ -99,6 +104,29 @@ RECIPES = {
     ),
 }
 
+# Chapter 5's beta sweep: five small models trained alike but for the KL term. Only their
+# summaries ship (a few kB each); `python benchmarks/train_pretrained.py kl-beta-4` re-runs one.
+_KL_SWEEP = {
+    "kl-beta-0.5": ("beta = 0.5", dict(beta=0.5)),
+    "kl-beta-1": ("beta = 1, the ELBO", dict(beta=1.0)),
+    "kl-beta-1-warmup": ("beta = 1 with KL warm-up over 3 epochs", dict(beta=1.0, kl_warmup_epochs=3)),
+    "kl-beta-4": ("beta = 4", dict(beta=4.0)),
+    "kl-beta-16": ("beta = 16", dict(beta=16.0)),
+}
+for _name, (_what, _train) in _KL_SWEEP.items():
+    RECIPES[_name] = Recipe(
+        f"chapter 5's beta sweep, {_what}: MNIST, 16-D latent space, 6 epochs on 20,000 images",
+        "mnist",
+        model=dict(in_channels=1, image_size=28, latent_dim=16, hidden_dim=128),
+        train=dict(epochs=6, batch_size=128, lr=1e-3, dynamic_binarization=True, **_train),
+        train_images=20_000,
+        ships="summary",
+    )
+
+#: The test images a run summary measures: the first ones of MNIST's test set, binarized once (seed 0).
+SUMMARY_TEST_IMAGES = 2000
+SUMMARY_RECONSTRUCTIONS = 10
+
 
 def _recipe(name: str) -> Recipe:
     if name not in RECIPES:
@@ -114,7 +142,7 @@ def pretrained_path(name: str) -> Path:
 
 def available_pretrained() -> list[str]:
     """Names of the shipped checkpoints that are present."""
-    return [name for name in RECIPES if pretrained_path(name).exists()]
+    return [name for name in RECIPES if RECIPES[name].ships == "weights" and pretrained_path(name).exists()]
 
 
 def train_pretrained(name: str, epochs: int | None = None, limit: int | None = None, device=None,
@@ -134,6 +162,7 @@ def train_pretrained(name: str, epochs: int | None = None, limit: int | None = N
     torch.manual_seed(config.seed)
     train_data = load_dataset(recipe.dataset, "train", data_dir)
     test_data = load_dataset(recipe.dataset, "test", data_dir)
+    limit = limit or recipe.train_images
     if limit:
         train_data = train_data.subset(limit)
     model = ConvVAE(**recipe.model)
@@ -152,6 +181,9 @@ def load_pretrained(name: str, device: str | torch.device = "cpu", train_if_miss
     ``train_if_missing`` is true, the model is trained here from the same recipe (in smoke
     mode, one epoch on a few hundred images: a stand-in, not the real model).
     """
+    if _recipe(name).ships != "weights":
+        raise ValueError(f"only the summary of {name!r} ships, not its weights: use vaelib.load_run_summary({name!r}), "
+                         f"or train the model with vaelib.train_pretrained({name!r})")
     path = pretrained_path(name)
     if path.exists():
         checkpoint = load_checkpoint(path, map_location=device)
@@ -168,3 +200,60 @@ def load_pretrained(name: str, device: str | torch.device = "cpu", train_if_miss
                                   device=device, progress=False)
     checkpoint.model.to(device)
     return checkpoint
+
+
+def summary_path(name: str) -> Path:
+    """The file of a shipped run summary (recipes with ``ships="summary"``)."""
+    _recipe(name)
+    return PRETRAINED_DIR / f"{name}.json"
+
+
+def run_summary(name: str, checkpoint: Checkpoint) -> dict:
+    """What a chapter plots of a trained run, as plain numbers (JSON-ready).
+
+    Measured on the first SUMMARY_TEST_IMAGES test images binarized once with seed 0:
+    ``test`` (evaluate_elbo with seed 0: elbo, recon, kl, bits_per_dim), the latent usage of
+    :func:`vaelib.latent_usage` (lists of J numbers), and ``reconstructions``: the first
+    SUMMARY_RECONSTRUCTIONS test images' reconstructions from the posterior mean, as
+    uint8 gray levels (N, C, H, W) in nested lists. Also the recipe and the training history.
+    """
+    from ..evaluation import latent_usage
+
+    recipe = _recipe(name)
+    model = checkpoint.model.float().cpu().eval()
+    images = load_dataset(recipe.dataset, "test").images[:SUMMARY_TEST_IMAGES]
+    test = prepare_test_images(images, recipe.train_config())
+    usage = latent_usage(model, test)
+    reconstructions = model.reconstruct(test[:SUMMARY_RECONSTRUCTIONS].float())
+    return {
+        "name": name,
+        "recipe": asdict(recipe),
+        "test_images": f"the first {len(test)} MNIST test images, binarized once (seed 0)",
+        "test": evaluate_elbo(model, test, seed=0),
+        **{key: value.tolist() for key, value in usage.items()},
+        "reconstructions": (reconstructions * 255).round().to(torch.uint8).tolist(),
+        "history": checkpoint.history,
+    }
+
+
+def load_run_summary(name: str, train_if_missing: bool = True) -> dict:
+    """A shipped run summary (see :func:`run_summary`): ``load_run_summary("kl-beta-4")["test"]``.
+
+    When the file is missing and ``train_if_missing`` is true, the run is trained here from its
+    recipe and summarised (in smoke mode, one epoch on a few hundred images: a stand-in).
+    """
+    import json
+
+    path = summary_path(name)
+    if path.exists():
+        return json.loads(path.read_text())
+    if not train_if_missing:
+        raise FileNotFoundError(
+            f"the run summary {path.name} is missing from {PRETRAINED_DIR}; "
+            f"make it with: python benchmarks/train_pretrained.py {name}"
+        )
+    smoke = is_smoke_mode()
+    print(f"no shipped summary for {name!r}: training the run from its recipe" + (" (smoke mode: a small stand-in)" if smoke else ""))
+    checkpoint = train_pretrained(name, epochs=1 if smoke else None, limit=SMOKE_TRAIN_IMAGES if smoke else None,
+                                  device="cpu", progress=False)
+    return run_summary(name, checkpoint)
