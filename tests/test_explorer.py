@@ -22,7 +22,7 @@ import pytest
 import torch
 
 import vaelib
-from vaelib.export import ONNX_OPSET, explorer_metadata, export_decoder_onnx
+from vaelib.export import FACTOR_SHARE, ONNX_OPSET, explorer_metadata, export_decoder_onnx
 
 ROOT = Path(__file__).resolve().parents[1]
 STATIC = ROOT / "book" / "_static"
@@ -97,6 +97,32 @@ def test_explorer_metadata_of_a_2d_and_a_larger_model():
     assert all(d["range"][0] <= -3 and d["range"][1] >= 3 for d in meta["dims"])
     assert len(meta["bases"][0]["code"]) == 8
     json.dumps(meta)  # plain JSON
+
+
+def test_explorer_metadata_names_each_slider_after_the_factor_it_holds_most_of():
+    torch.manual_seed(0)
+    n = 400
+    factors = torch.stack([torch.randint(0, 3, (n,)).float(), torch.rand(n), torch.rand(n)], dim=1)
+    model = vaelib.ConvVAE(1, 12, latent_dim=4, hidden_dim=16).eval()
+    images = (torch.rand(n, 1, 12, 12) * 255).to(torch.uint8)
+    labels = factors[:, 0].long()
+    names = ["shape", "a", "b"]
+    meta = explorer_metadata(model, images, labels, ["s0", "s1", "s2"], num_codes=n, num_dims=3,
+                             factors=factors, factor_names=names)
+    with torch.no_grad():
+        mu, _ = model.encode(vaelib.to_float(images))
+    mi = vaelib.mutual_information_matrix(mu, factors)
+    entropy = mi.new_tensor([vaelib.mutual_information_matrix(f[:, None], f[:, None])[0, 0]
+                             for f in factors.T])  # H(v) = I(v; v)
+    for dim in meta["dims"]:
+        share = mi[dim["index"]] / entropy
+        k = int(share.argmax())
+        assert dim["share"] == round(share[k].item(), 2)
+        assert dim["factor"] == (names[k] if share[k] > FACTOR_SHARE else "mixed")
+    # random weights hold little of any factor: the label says so
+    assert all(d["factor"] == "mixed" for d in meta["dims"])
+    plain = explorer_metadata(model, images, labels, ["s0", "s1", "s2"], num_codes=n, num_dims=3)
+    assert all("factor" not in d for d in plain["dims"])  # no factors, no labels
 
 
 def built_files_or_skip() -> Path:

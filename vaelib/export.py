@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from .data import iterate_batches, load_dataset
+from .disentanglement import discretize, mutual_information_matrix
 from .files import atomic_write_text
 from .losses import gaussian_kl_per_dim
 from .model import ConvVAE
@@ -30,6 +31,14 @@ from .pretrained import RECIPES, load_pretrained
 
 ONNX_OPSET = 18  # fixed, so the file does not change with the exporter's default
 INPUT_NAME, OUTPUT_NAME = "z", "image"
+FACTOR_SHARE = 0.2  # a dimension is named after a factor when it holds more than this share of it
+
+
+def _entropy(labels: torch.Tensor) -> torch.Tensor:
+    """H in nats of a discrete column (N,) of non-negative integers, from its histogram."""
+    counts = torch.bincount(labels)
+    p = counts[counts > 0].double() / counts.sum()
+    return -(p * p.log()).sum()
 
 
 class DecoderMean(nn.Module):
@@ -73,16 +82,21 @@ def _rounded(values: torch.Tensor, digits: int) -> list:
 
 @torch.no_grad()
 def explorer_metadata(model: ConvVAE, images: torch.Tensor, labels: torch.Tensor, classes: list[str],
-                      num_codes: int = 2000, num_dims: int = 6) -> dict:
+                      num_codes: int = 2000, num_dims: int = 6, factors: torch.Tensor | None = None,
+                      factor_names: list[str] | None = None) -> dict:
     """What the page needs beside the ONNX file, computed from test images (N, C, H, W) and labels.
 
     Every model: latent_dim, the image shape, the input and output names, and one base code per
     class (the posterior mean of its first test image). A 2-D model: the posterior means of the
     first ``num_codes`` test images with their labels, and the pad's extent (a square around
     the origin that holds 99% of them). A larger model: its ``num_dims`` most informative
-    dimensions, ranked by their average KL over those images, each with a slider range.
+    dimensions, ranked by their average KL over those images, each with a slider range; with
+    known ``factors`` (N, K) and their ``factor_names``, each dimension also gets the factor it
+    holds the largest share of, I(z_j; v_k) / H(v_k) (``"mixed"`` where no share reaches
+    FACTOR_SHARE, as in chapter 9's figure of shares), and that share.
     """
     images, labels = images[:num_codes], labels[:num_codes]
+    factors = None if factors is None else factors[:num_codes]
     cfg = model.config
     parts = [model.encode(x) for x in iterate_batches(images, 500, shuffle=False, device=model.device)]
     mu = torch.cat([p[0] for p in parts]).cpu()  # (n, D) posterior means
@@ -103,6 +117,9 @@ def explorer_metadata(model: ConvVAE, images: torch.Tensor, labels: torch.Tensor
     else:
         kl = gaussian_kl_per_dim(mu, log_var).mean(0)  # (D,) nats
         spread = mu.std(0)
+        if factors is not None:
+            entropy = torch.stack([_entropy(column) for column in discretize(factors).T])  # (K,)
+            shares = mutual_information_matrix(mu, factors) / entropy  # (D, K)
         dims = []
         for d in kl.argsort(descending=True)[:num_dims].tolist():
             # the slider covers [-3, 3], 99% of the test codes and every base code
@@ -110,6 +127,11 @@ def explorer_metadata(model: ConvVAE, images: torch.Tensor, labels: torch.Tensor
             high = max(mu[:, d].quantile(0.995).item(), mu[firsts, d].max().item())
             dims.append({"index": d, "kl": round(kl[d].item(), 3), "std": round(spread[d].item(), 3),
                          "range": [min(-3.0, math.floor(low * 2) / 2), max(3.0, math.ceil(high * 2) / 2)]})
+            if factors is not None:
+                k = int(shares[d].argmax())
+                share = shares[d, k].item()
+                dims[-1]["factor"] = factor_names[k] if share > FACTOR_SHARE else "mixed"
+                dims[-1]["share"] = round(share, 2)
         meta["dims"] = dims
     return meta
 
@@ -121,8 +143,11 @@ def export_explorer(name: str, out_dir: str | Path, num_codes: int = 2000, num_d
     test = load_dataset(checkpoint.train_config.get("dataset", RECIPES[name].dataset), "test")
     out_dir = Path(out_dir)
     onnx_path = export_decoder_onnx(model, out_dir / f"{name}.onnx")
+    known = {"factors": test.factors, "factor_names": list(test.factor_names)} if getattr(
+        test, "factors", None) is not None else {}  # data with known factors: label the sliders
     meta = {"name": name, "model": onnx_path.name, "description": RECIPES[name].description,
-            **explorer_metadata(model, test.images, test.labels, test.classes, num_codes, num_dims)}
+            **explorer_metadata(model, test.images, test.labels, test.classes, num_codes, num_dims,
+                                **known)}
     json_path = out_dir / f"{name}.json"
     atomic_write_text(json_path, json.dumps(meta, separators=(",", ":")) + "\n")
     return onnx_path, json_path

@@ -331,8 +331,17 @@
           z[dim.index] = Number(input.value);
           this.setZ(z).catch(() => undefined);
         });
-        const row = el("div", { class: "vae-explorer__slider" },
-          [el("label", { for: id, text: `z${dim.index}` }), input, out]);
+        // a named dimension's label ("z3 x", "z7 rotation") needs a wider first column
+        const named = meta.dims.some(d => d.factor);
+        const row = el("div", named ? { class: "vae-explorer__slider",
+                                        style: "grid-template-columns: 6.6rem minmax(0, 1fr) 3.2rem" }
+                                    : { class: "vae-explorer__slider" },
+          [el("label", { for: id, text: dim.factor ? `z${dim.index} ${dim.factor}` : `z${dim.index}`,
+                         title: !dim.factor ? "" : dim.factor === "mixed"
+                           ? `no factor has a share above 0.2 in z${dim.index} (largest: ${dim.share})`
+                           : `z${dim.index} holds ${dim.share} of the entropy of ${dim.factor}, ` +
+                             "its largest share of any factor" }),
+           input, out]);
         return { index: dim.index, input, output: out, row };
       });
       this.caption.textContent = "decoded image";
@@ -354,6 +363,8 @@
       const others = meta.latent_dim - meta.dims.length;
       const note = el("p", { class: "vae-explorer__note", text:
         `The sliders set the ${meta.dims.length} dimensions with the largest average KL on test images; ` +
+        (meta.dims.some(d => d.factor) ? "each is named after the factor it holds the largest share of " +
+          "(\"mixed\": no share above 0.2); " : "") +
         `the other ${others} stay at the starting code. The image is computed in this page.` });
       this.element.replaceChildren(
         el("div", { class: "vae-explorer__row" }, [output,

@@ -85,6 +85,15 @@ RECIPES = {
         train=dict(epochs=300, batch_size=100, lr=1e-3, dynamic_binarization=False, dynamic_dequantization=True,
                    kl_warmup_epochs=30),
     ),
+    "frey-face-per-pixel": Recipe(
+        "Frey Face as frey-face, but one learned variance per pixel shared by all faces, 60 epochs: "
+        "chapter 8's comparison of the two Gaussian decoders",
+        "frey-face",
+        model=dict(in_channels=1, image_size=(28, 20), latent_dim=10, hidden_dim=128, likelihood="gaussian",
+                   gaussian_variance="per-pixel", min_log_var=-10.0),
+        train=dict(epochs=60, batch_size=100, lr=1e-3, dynamic_binarization=False, dynamic_dequantization=True,
+                   kl_warmup_epochs=30),
+    ),
     "shapes": Recipe(
         "Colour shapes (3x64x64, known factors), dequantized, continuous Bernoulli decoder, four stride-2 "
         "convolutions, 10-D latent space, beta = 1",
