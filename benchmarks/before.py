@@ -1,6 +1,7 @@
 """vaelib 0.1.0's code paths before the CPU speed work (issue 18), kept to measure ratios in one run.
 
-- The decoder's last transposed convolution ran on oneDNN, and no feature map was channels-last.
+- The decoder's last transposed convolution ran on oneDNN, no feature map was channels-last,
+  and every ReLU made a new tensor.
 - Each training step read three numbers from the device (loss, recon, kl) and used Adam's
   per-tensor update.
 - The importance-weighted estimator is the same code as today: it gains through the model.
@@ -36,9 +37,11 @@ def as_before(model: vaelib.ConvVAE) -> vaelib.ConvVAE:
     """A copy of ``model`` that runs 0.1.0's layers (same weights)."""
     old = copy.deepcopy(model)
     old.__class__ = _OldConvVAE
-    for layer in old.decoder_conv:
+    for layer in old.modules():
         if isinstance(layer, nn.ConvTranspose2d):
             layer.__class__ = nn.ConvTranspose2d  # oneDNN for the last layer too
+        if isinstance(layer, nn.ReLU):
+            layer.inplace = False  # a new tensor per activation
     return old
 
 

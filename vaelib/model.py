@@ -41,6 +41,12 @@ class OutputConvTranspose2d(nn.ConvTranspose2d):
             torch.backends.mkldnn.set_flags(was_enabled)
 
 
+def _relu() -> nn.ReLU:
+    """ReLU that overwrites its input: no new tensor per layer (the layers before it, Linear and
+    convolutions, do not need their outputs for their gradients, so nothing is lost)."""
+    return nn.ReLU(inplace=True)
+
+
 def _downsampled_sizes(size: int, num_layers: int) -> list[int]:
     """Side lengths after each stride-2 convolution (kernel 4, padding 1): s -> floor(s / 2).
 
@@ -78,11 +84,11 @@ class ConvVAE(nn.Module):
         # Encoder: each conv halves the sides, e.g. 1x28x28 -> 32x14x14 -> 64x7x7.
         conv_layers: list[nn.Module] = []
         for c_in, c_out in zip(channels[:-1], channels[1:]):
-            conv_layers += [nn.Conv2d(c_in, c_out, kernel_size=4, stride=2, padding=1), nn.ReLU()]
+            conv_layers += [nn.Conv2d(c_in, c_out, kernel_size=4, stride=2, padding=1), _relu()]
         self.encoder_conv = nn.Sequential(*conv_layers, nn.Flatten())
         encoder_out = feature_size
         if cfg.hidden_dim:
-            self.encoder_fc = nn.Sequential(nn.Linear(feature_size, cfg.hidden_dim), nn.ReLU())
+            self.encoder_fc = nn.Sequential(nn.Linear(feature_size, cfg.hidden_dim), _relu())
             encoder_out = cfg.hidden_dim
         else:
             self.encoder_fc = nn.Identity()
@@ -92,10 +98,10 @@ class ConvVAE(nn.Module):
         # Decoder: latent code -> feature maps -> transposed convs back to the input size.
         if cfg.hidden_dim:
             self.decoder_fc = nn.Sequential(
-                nn.Linear(cfg.latent_dim, cfg.hidden_dim), nn.ReLU(), nn.Linear(cfg.hidden_dim, feature_size), nn.ReLU()
+                nn.Linear(cfg.latent_dim, cfg.hidden_dim), _relu(), nn.Linear(cfg.hidden_dim, feature_size), _relu()
             )
         else:
-            self.decoder_fc = nn.Sequential(nn.Linear(cfg.latent_dim, feature_size), nn.ReLU())
+            self.decoder_fc = nn.Sequential(nn.Linear(cfg.latent_dim, feature_size), _relu())
         deconv_layers: list[nn.Module] = []
         # A Gaussian decoder that predicts its variance outputs two numbers per pixel and channel.
         out_channels = cfg.in_channels * (2 if self.predicts_variance else 1)
@@ -112,7 +118,7 @@ class ConvVAE(nn.Module):
                 layer(c_in, c_out, kernel_size=4, stride=2, padding=1, output_padding=(pad_h, pad_w))
             )
             if not last:
-                deconv_layers.append(nn.ReLU())  # no activation on the last layer: it returns logits
+                deconv_layers.append(_relu())  # no activation on the last layer: it returns logits
         self.decoder_conv = nn.Sequential(*deconv_layers)
 
         if cfg.likelihood == "gaussian" and not self.predicts_variance:
