@@ -40,7 +40,7 @@ def budget_curve(history: list[dict]) -> list[dict]:
     return curve
 
 
-def estimator_speed(model, images, num_samples: int, batch: int, chunk: int, rounds: int = 3) -> dict:
+def estimator_speed(model, images, num_samples: int, batch: int, chunk: int, rounds: int = 5) -> dict:
     """Importance samples per second of vaelib's estimator now and with 0.1.0's code paths."""
     contenders = {"before": as_before(model), "now": model}
     rates = {name: [] for name in contenders}

@@ -11,13 +11,26 @@ from vaelib import display
 def test_glue_records_the_formatted_text_under_myst_nbs_mime_type(monkeypatch):
     shown = []
     monkeypatch.setattr(display, "_display", lambda *args, **kwargs: shown.append((args, kwargs)))
-    assert vaelib.glue("test_elbo", -86.314, ".2f") == "-86.31"
+    assert vaelib.glue("test_elbo", -86.314, ".2f") is None  # a cell ending in glue prints nothing
     (bundle,), kwargs = shown[0]
     # myst-nb's glue role reads the text/plain of an output under this prefix, named by this metadata
+    from myst_nb.core.variables import format_plain_text
     from myst_nb.ext.glue import GLUE_PREFIX
 
-    assert bundle == {GLUE_PREFIX + "text/plain": "-86.31"} and kwargs["raw"] is True
+    assert set(bundle) == {GLUE_PREFIX + "text/plain"} and kwargs["raw"] is True
     assert kwargs["metadata"] == {"scrapbook": {"name": "test_elbo", "mime_prefix": GLUE_PREFIX}}
+    # ... and shows it through format_plain_text: the page reads exactly the formatted number
+    assert format_plain_text(bundle[GLUE_PREFIX + "text/plain"], "") == "-86.31"
+
+
+@pytest.mark.parametrize("value, fmt, shown", [(1769, ",d", "1,769"), (0.94, ".0%", "94%"), (-3.891, ".2f", "-3.89")])
+def test_glued_text_reaches_the_page_unchanged(monkeypatch, value, fmt, shown):
+    from myst_nb.core.variables import format_plain_text
+
+    bundles = []
+    monkeypatch.setattr(display, "_display", lambda bundle, **kwargs: bundles.append(bundle))
+    vaelib.glue("key", value, fmt)
+    assert format_plain_text(next(iter(bundles[0].values())), "") == shown
 
 
 def test_glue_names_must_be_identifiers():

@@ -25,21 +25,23 @@ def _display(*args, **kwargs) -> None:
     display(*args, **kwargs)
 
 
-def glue(name: str, value, fmt: str = "") -> str:
-    """Record ``format(value, fmt)`` under ``name`` for the book's prose; returns the text.
+def glue(name: str, value, fmt: str = "") -> None:
+    """Record ``format(value, fmt)`` under ``name`` for the book's prose.
 
     The output is invisible in the notebook; in the book, ``{glue:text}`name``` in a Markdown
-    cell of the same notebook shows the text. Example: ``glue("test_elbo", -86.31, ".2f")``.
+    cell of the same notebook shows the text exactly as formatted here, e.g. "1,769" or "94%".
+    Example: ``glue("test_elbo", -86.314, ".2f")`` shows -86.31. Returns nothing, so that a cell
+    ending in a glue call prints nothing either.
     """
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
         raise ValueError(f"glue names are identifiers (letters, digits, _), got {name!r}")
-    text = format(value, fmt)
+    # myst-nb passes the stored text through ast.literal_eval: stored as a string literal, the
+    # text comes back unchanged ("1,769" would otherwise become the tuple (1, 769)).
     _display(
-        {GLUE_MIME_PREFIX + "text/plain": text},
+        {GLUE_MIME_PREFIX + "text/plain": repr(format(value, fmt))},
         metadata={"scrapbook": {"name": name, "mime_prefix": GLUE_MIME_PREFIX}},
         raw=True,
     )
-    return text
 
 
 def _cell_html(value) -> str:
