@@ -177,6 +177,14 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+def first_few(items: list, limit: int, message: str, rest: str) -> list[str]:
+    """One problem per item (message.format(item)) up to limit, then one line for the rest."""
+    problems = [message.format(item) for item in items[:limit]]
+    if len(items) > limit:
+        problems.append(f"... and {len(items) - limit} {rest}")
+    return problems
+
+
 def serve(folder: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
     """Serve `folder` on a free port of 127.0.0.1 in a background thread."""
     handler = functools.partial(QuietHandler, directory=str(folder))
@@ -250,10 +258,8 @@ def check_view(facts: dict, width_name: str) -> list[str]:
         problems.append(f"raw TeX left in the text: {facts['rawTex']}")
     if facts["rawMarkdown"]:
         problems.append(f"raw Markdown left in the text: {facts['rawMarkdown']}")
-    for item in facts["overflowing"][:5]:
-        problems.append(f"wider than the column at {width_name} width: {item}")
-    if len(facts["overflowing"]) > 5:
-        problems.append(f"... and {len(facts['overflowing']) - 5} more too wide at {width_name} width")
+    problems += first_few(facts["overflowing"], 5, f"wider than the column at {width_name} width: {{}}",
+                          f"more too wide at {width_name} width")
     if facts["pageScroll"]:
         problems.append(f"the page scrolls sideways at {width_name} width")
     broken = [img["src"] for img in facts["images"] if img["local"] and not img["loaded"]]
@@ -273,10 +279,8 @@ def check_view(facts: dict, width_name: str) -> list[str]:
         problems.append(f"a printed table wraps at {width_name} width (make it an HTML table, "
                         f"vaelib.show_table): {item}")
     if width_name == "laptop":
-        for item in facts["clippedCode"][:3]:
-            problems.append(f"a code line is longer than its box at laptop width (clipped): {item}")
-        if len(facts["clippedCode"]) > 3:
-            problems.append(f"... and {len(facts['clippedCode']) - 3} more code cells with clipped lines")
+        problems += first_few(facts["clippedCode"], 3, "a code line is longer than its box at laptop width "
+                              "(clipped): {}", "more code cells with clipped lines")
     if facts["nbvalMarkers"]:
         problems.append(f"nbval marker(s) visible on the page: {facts['nbvalMarkers']} (use cell tags)")
     return problems

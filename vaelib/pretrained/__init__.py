@@ -203,12 +203,17 @@ def load_pretrained(name: str, device: str | torch.device = "cpu", train_if_miss
             f"the pretrained checkpoint {path.name} is missing from {PRETRAINED_DIR}; "
             f"train it with: python benchmarks/train_pretrained.py {name}"
         )
-    smoke = is_smoke_mode()
-    print(f"no shipped weights for {name!r}: training them from the recipe" + (" (smoke mode: a small stand-in)" if smoke else ""))
-    checkpoint = train_pretrained(name, epochs=1 if smoke else None, limit=SMOKE_TRAIN_IMAGES if smoke else None,
-                                  device=device, progress=False)
+    checkpoint = _train_missing(name, "weights", device)
     checkpoint.model.to(device)
     return checkpoint
+
+
+def _train_missing(name: str, what: str, device) -> Checkpoint:
+    """Train a recipe whose shipped file is missing (in smoke mode, a small stand-in)."""
+    smoke = is_smoke_mode()
+    print(f"no shipped {what} for {name!r}: training from the recipe" + (" (smoke mode: a small stand-in)" if smoke else ""))
+    return train_pretrained(name, epochs=1 if smoke else None, limit=SMOKE_TRAIN_IMAGES if smoke else None,
+                            device=device, progress=False)
 
 
 def summary_path(name: str) -> Path:
@@ -261,8 +266,4 @@ def load_run_summary(name: str, train_if_missing: bool = True) -> dict:
             f"the run summary {path.name} is missing from {PRETRAINED_DIR}; "
             f"make it with: python benchmarks/train_pretrained.py {name}"
         )
-    smoke = is_smoke_mode()
-    print(f"no shipped summary for {name!r}: training the run from its recipe" + (" (smoke mode: a small stand-in)" if smoke else ""))
-    checkpoint = train_pretrained(name, epochs=1 if smoke else None, limit=SMOKE_TRAIN_IMAGES if smoke else None,
-                                  device="cpu", progress=False)
-    return run_summary(name, checkpoint)
+    return run_summary(name, _train_missing(name, "summary", "cpu"))
