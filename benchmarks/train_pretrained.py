@@ -51,6 +51,8 @@ def train_one(name: str, epochs: int | None = None) -> dict:
         "description": RECIPES[name].description,
         "command": command,
         "dataset": RECIPES[name].dataset,
+        "family": RECIPES[name].family,
+        "starts_from": RECIPES[name].starts_from,  # fine-tuned from that shipped model, or None
         "model_config": model.config.to_dict(),
         "train_config": checkpoint.train_config,
         "test_metrics": metrics,

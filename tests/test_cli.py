@@ -28,6 +28,26 @@ def test_train_writes_checkpoint_history_and_samples_then_resumes(tiny_data_dir,
     assert checkpoint.epoch == 2 and checkpoint.train_config["dataset"] == "mnist"
 
 
+def test_train_with_the_importance_weighted_bound_and_evaluate_without_extra_flags(tiny_data_dir, tmp_path):
+    out = tmp_path / "iwae"
+    assert main([*train_args(tiny_data_dir, out), "--objective", "iwae", "--num-samples", "4"]) == 0
+    checkpoint = vaelib.load_checkpoint(out / "checkpoint.pt")
+    assert checkpoint.train_config["objective"] == "iwae" and checkpoint.train_config["num_samples"] == 4
+    assert main(["evaluate", str(out / "checkpoint.pt"), "--data-dir", str(tiny_data_dir), "-k", "4",
+                 "--json", str(tmp_path / "eval.json")]) == 0
+    assert json.loads((tmp_path / "eval.json").read_text())["iwae"]["num_samples"] == 4
+
+
+def test_train_a_vampprior_model_then_evaluate_and_sample_it(tiny_data_dir, tmp_path):
+    out = tmp_path / "vamp"
+    assert main([*train_args(tiny_data_dir, out), "--prior", "vamp", "--prior-components", "5"]) == 0
+    checkpoint = vaelib.load_checkpoint(out / "checkpoint.pt")
+    assert isinstance(checkpoint.model, vaelib.PriorVAE) and checkpoint.model.config.prior_components == 5
+    assert main(["evaluate", str(out / "checkpoint.pt"), "--data-dir", str(tiny_data_dir), "-k", "4"]) == 0
+    assert main(["sample", str(out / "checkpoint.pt"), "--num", "4", "--out", str(tmp_path / "s.png")]) == 0
+    assert (tmp_path / "s.png").exists()
+
+
 def test_colour_shapes_default_to_a_continuous_bernoulli_on_dequantized_pixels(tmp_path, capsys):
     out = tmp_path / "shapes"
     argv = ["train", "--dataset", "shapes", "--out", str(out), "--epochs", "1", "--limit", "32", "--batch-size", "16",
@@ -66,6 +86,10 @@ def test_evaluate_and_sample_from_a_checkpoint(tiny_data_dir, tmp_path, capsys):
         (["sample", "missing.pt"], "no checkpoint at"),
         (["frobnicate"], "invalid choice"),
         (["train", "--out", "x", "--device", "gpu0"], "expected a device"),
+        (["train", "--out", "x", "--num-samples", "5"], "applies to --objective iwae"),
+        (["train", "--out", "x", "--objective", "iwae", "--tc-weight", "6"], "applies to --objective tcvae"),
+        (["train", "--out", "x", "--objective", "vamp"], "invalid choice"),
+        (["train", "--out", "x", "--objective", "tcvae", "--prior", "vamp"], "use it with --prior standard"),
     ],
 )
 def test_bad_arguments_exit_non_zero_with_a_message(argv, message, capsys):

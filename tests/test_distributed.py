@@ -23,26 +23,35 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def make_model():
+VARIANTS = {  # name -> (model family and prior settings, training objective settings)
+    "convvae-elbo": ({}, {}),
+    "vampprior-iwae": (dict(prior="vamp", prior_components=3), dict(objective="iwae", num_samples=2)),
+}
+
+
+def make_model(variant="convvae-elbo"):
     vaelib.seed_everything(0)
-    return vaelib.ConvVAE(1, 28, latent_dim=3, hidden_channels=(4, 8), hidden_dim=16)
+    prior, _ = VARIANTS[variant]
+    family = vaelib.PriorVAE if prior else vaelib.ConvVAE
+    return family(1, 28, latent_dim=3, hidden_channels=(4, 8), hidden_dim=16, **prior)
 
 
 def make_images():
     return torch.rand(2 * BATCH, 1, 28, 28, generator=torch.Generator().manual_seed(0))
 
 
-def config(batch_size):
-    return vaelib.TrainConfig(epochs=1, batch_size=batch_size, lr=LR, seed=3, progress=False, device="cpu")
+def config(batch_size, variant="convvae-elbo"):
+    return vaelib.TrainConfig(epochs=1, batch_size=batch_size, lr=LR, seed=3, progress=False, device="cpu",
+                              **VARIANTS[variant][1])
 
 
-def _worker(rank: int, world_size: int, port: int, out_path: str) -> None:
+def _worker(rank: int, world_size: int, port: int, out_path: str, variant: str) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     torch.set_num_threads(1)
     dist.init_process_group("gloo", rank=rank, world_size=world_size)
     try:
-        model = make_model()
-        history = vaelib.fit(model, make_images(), config=config(BATCH))  # one step of B per process
+        model = make_model(variant)
+        history = vaelib.fit(model, make_images(), config=config(BATCH, variant))  # one step of B per process
         assert history[0]["steps"] == 1
         if rank == 0:
             torch.save(model.state_dict(), out_path)
@@ -50,14 +59,15 @@ def _worker(rank: int, world_size: int, port: int, out_path: str) -> None:
         dist.destroy_process_group()
 
 
-def test_two_processes_with_batch_b_match_one_process_with_batch_2b(tmp_path):
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_two_processes_with_batch_b_match_one_process_with_batch_2b(tmp_path, variant):
     out_path = tmp_path / "ddp.pt"
-    mp.spawn(_worker, args=(2, free_port(), str(out_path)), nprocs=2, join=True)
+    mp.spawn(_worker, args=(2, free_port(), str(out_path), variant), nprocs=2, join=True)
     ddp_state = torch.load(out_path, weights_only=True)
 
-    single = make_model()
-    vaelib.fit(single, make_images(), config=config(2 * BATCH))  # one step of 2B
-    initial = make_model().state_dict()
+    single = make_model(variant)
+    vaelib.fit(single, make_images(), config=config(2 * BATCH, variant))  # one step of 2B
+    initial = make_model(variant).state_dict()
     for name, value in single.state_dict().items():
         assert not torch.equal(value, initial[name]) or "decoder_log_var" in name  # the step changed it
         # Adam's first step is about lr * g / |g|, which turns float rounding in a near-zero

@@ -7,6 +7,7 @@ import torch
 
 import vaelib
 from vaelib.pretrained import PRETRAINED_DIR, RECIPES, pretrained_path, summary_path
+from vaelib.families import build_model
 
 MANIFEST = json.loads((PRETRAINED_DIR / "manifest.json").read_text())
 WEIGHTS = sorted(name for name, recipe in RECIPES.items() if recipe.ships == "weights")
@@ -52,7 +53,7 @@ def test_shipped_checkpoint_loads_and_matches_its_manifest(name):
     entry = MANIFEST[name]
     assert checkpoint.model.config.to_dict() == entry["model_config"]
     recipe = RECIPES[name]  # the shipped weights were trained from the registry's recipe
-    assert checkpoint.model.config == vaelib.ConvVAE(**recipe.model).config
+    assert checkpoint.model.config == build_model(recipe.model, recipe.family).config
     assert checkpoint.train_config["dataset"] == recipe.dataset == entry["dataset"]
     for key, value in recipe.train.items():
         assert checkpoint.train_config[key] == value, key

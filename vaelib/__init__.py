@@ -45,6 +45,9 @@ from .losses import (
     reconstruction_nll,
 )
 from .model import ConvVAE, describe_layers
+from .families import MODEL_FAMILIES, build_model
+from .priors import PriorVAE, PriorVAEConfig
+from .objectives import OBJECTIVES, iwae_loss, kl_decomposition, objective_terms, tcvae_loss
 from .plotting import plot_history, plot_latent_scatter, show_images
 from .pretrained import (
     RECIPES,
@@ -74,6 +77,10 @@ __all__ = [
     "CheckpointError",
     "continuous_bernoulli_nll",
     "ConvVAE",
+    "build_model",
+    "MODEL_FAMILIES",
+    "PriorVAE",
+    "PriorVAEConfig",
     "DatasetNotFoundError",
     "dequantize",
     "dequantize_once",
@@ -96,6 +103,10 @@ __all__ = [
     "is_smoke_mode",
     "iterate_batches",
     "iwae_log_likelihood",
+    "iwae_loss",
+    "kl_decomposition",
+    "OBJECTIVES",
+    "objective_terms",
     "kl_weight",
     "learning_rate",
     "latent_traversal",
@@ -116,6 +127,7 @@ __all__ = [
     "RECIPES",
     "reconstruction_nll",
     "render_shapes",
+    "tcvae_loss",
     "resolve_data_dir",
     "run_summary",
     "save_checkpoint",

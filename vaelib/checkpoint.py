@@ -11,6 +11,7 @@ import torch
 
 from .config import VAEConfig
 from .files import atomic_write
+from .families import model_class
 from .model import ConvVAE
 
 CHECKPOINT_FORMAT = "vaelib-checkpoint"
@@ -26,7 +27,7 @@ class Checkpoint:
     """What :func:`load_checkpoint` returns.
 
     Attributes:
-        model: the rebuilt :class:`ConvVAE` with its weights loaded.
+        model: the rebuilt model (a :class:`ConvVAE`, or the family it was saved as) with its weights loaded.
         history: per-epoch metrics (a list of dicts), empty if none were saved.
         metrics: final metrics (test ELBO...), empty if none were saved.
         train_config: the training settings as a dict, empty if none were saved.
@@ -63,6 +64,7 @@ def save_checkpoint(
     payload = {
         "format": CHECKPOINT_FORMAT,
         "version": CHECKPOINT_VERSION,
+        "model_family": model.family,
         "model_config": model.config.to_dict(),
         "state_dict": state,
         "history": list(history or []),
@@ -113,13 +115,15 @@ def load_checkpoint(
     path = Path(path)
     payload = _read_payload(path, map_location)
     try:
-        config = VAEConfig.from_dict(payload["model_config"])
+        # Checkpoints written before the families existed hold a ConvVAE.
+        cls = model_class(payload.get("model_family", ConvVAE.family))
+        config = cls.config_class.from_dict(payload["model_config"])
     except (KeyError, TypeError, ValueError) as error:
         raise CheckpointError(f"{path}: its model config is invalid ({error})") from error
     if expected_config is not None and config != expected_config:
         diffs = "; ".join(config_differences(expected_config, config))
         raise CheckpointError(f"{path} holds a model with another config ({diffs}); use a matching model or a new path")
-    model = ConvVAE(**config.to_dict())
+    model = cls(**config.to_dict())
     try:
         model.load_state_dict(payload["state_dict"])
     except RuntimeError as error:

@@ -27,6 +27,8 @@ from .evaluation import evaluate_elbo, evaluate_log_likelihood, iwae_log_likelih
 from .files import atomic_write_text, save_image_grid
 from .losses import LIKELIHOODS
 from .model import ConvVAE
+from .objectives import OBJECTIVES
+from .priors import PRIORS, PriorVAE
 from .training import NonFiniteLossError, TrainConfig, fit, prepare_test_images, resume_differences
 from .utils import get_device, seed_everything
 
@@ -94,6 +96,17 @@ def build_parser() -> argparse.ArgumentParser:
                             "frey-face, continuous-bernoulli for cifar10 and shapes)")
     train.add_argument("--beta", type=non_negative_float, default=1.0, help="KL weight (default: 1)")
     train.add_argument("--kl-warmup-epochs", type=non_negative_float, default=0.0)
+    train.add_argument("--prior", choices=("standard", *PRIORS), default="standard",
+                       help="p(z): N(0, I), a learned mixture of Gaussians, or the VampPrior (default: standard)")
+    train.add_argument("--prior-components", type=positive_int, default=100,
+                       help="components of the mixture, or pseudo-inputs of the VampPrior (default: 100)")
+    train.add_argument("--objective", choices=OBJECTIVES, default="elbo",
+                       help="what training minimises: the negative ELBO, the importance-weighted bound "
+                            "(with --num-samples codes per image) or the beta-TCVAE loss (default: elbo)")
+    train.add_argument("--num-samples", type=positive_int, default=1,
+                       help="codes per image for --objective iwae (default: 1)")
+    train.add_argument("--tc-weight", type=non_negative_float, default=1.0,
+                       help="weight of the total correlation for --objective tcvae (default: 1)")
     train.add_argument("--no-binarize", action="store_true", help="train on gray levels instead of dynamic binarization")
     train.add_argument("--limit", type=positive_int, default=None, help="use only the first N training images")
     train.add_argument("--max-seconds", type=positive_float, default=None, help="stop after this much training time")
@@ -161,20 +174,31 @@ def _train_setup(args):
     if is_main_process():
         _check_writable_folder(out)
     checkpoint_path = out / "checkpoint.pt"
+    if args.num_samples > 1 and args.objective != "iwae":
+        raise UsageError(f"--num-samples {args.num_samples} applies to --objective iwae; add it, or drop --num-samples")
+    if args.objective == "tcvae" and args.prior != "standard":
+        raise UsageError("--objective tcvae splits the KL to N(0, I); use it with --prior standard")
+    if args.tc_weight != 1.0 and args.objective != "tcvae":
+        raise UsageError(f"--tc-weight {args.tc_weight:g} applies to --objective tcvae; add it, or drop --tc-weight")
     likelihood = args.likelihood or data_module.DEFAULT_LIKELIHOODS[args.dataset]
     train_data = data_module.load_dataset(args.dataset, "train", args.data_dir)
     test_data = data_module.load_dataset(args.dataset, "test", args.data_dir)
     if args.limit:
         train_data = train_data.subset(args.limit)
     channels, height, width = train_data.image_shape
-    model = ConvVAE(channels, (height, width), args.latent_dim, hidden_channels=tuple(args.hidden_channels),
-                    hidden_dim=args.hidden_dim, likelihood=likelihood)
+    architecture = dict(hidden_channels=tuple(args.hidden_channels), hidden_dim=args.hidden_dim, likelihood=likelihood)
+    if args.prior == "standard":
+        model = ConvVAE(channels, (height, width), args.latent_dim, **architecture)
+    else:
+        model = PriorVAE(channels, (height, width), args.latent_dim, prior=args.prior,
+                         prior_components=args.prior_components, **architecture)
     config = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, beta=args.beta,
         kl_warmup_epochs=args.kl_warmup_epochs, dynamic_binarization=likelihood == "bernoulli" and not args.no_binarize,
         dynamic_dequantization=likelihood != "bernoulli",  # continuous densities see dequantized pixels
         max_seconds=args.max_seconds, device=str(args.device_chosen),
         progress=not args.quiet, progress_bar=False if args.no_progress else None, dataset=args.dataset,
+        objective=args.objective, num_samples=args.num_samples, tc_weight=args.tc_weight,
     )
     epochs_done = 0
     if checkpoint_path.exists() and not args.restart:

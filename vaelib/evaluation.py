@@ -8,7 +8,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .data import check_images, iterate_batches
-from .losses import gaussian_kl, gaussian_kl_per_dim, gaussian_log_prob
+from .losses import gaussian_kl_per_dim, gaussian_log_prob
 
 LOG_2 = math.log(2)
 LOG_256 = math.log(256)
@@ -36,8 +36,7 @@ def log_importance_weights(model, x: torch.Tensor, num_samples: int, generator: 
     mu, log_var = model.encode(x)
     eps = torch.randn(num_samples, *mu.shape, device=mu.device, dtype=mu.dtype, generator=generator)
     z = model.reparameterize(mu, log_var, eps)  # (S, B, D): mu and log_var broadcast over S
-    zero = z.new_zeros(())  # the prior N(0, I): mean 0, log-variance 0, broadcast over z
-    log_prior = gaussian_log_prob(z, zero, zero).sum(-1)
+    log_prior = model.log_prior(z)  # the model's own prior: N(0, I) for a ConvVAE
     log_posterior = gaussian_log_prob(z, mu, log_var).sum(-1)
     return model.decoder_log_prob(x, z) + log_prior - log_posterior
 
@@ -73,7 +72,8 @@ def evaluate_elbo(model, images: torch.Tensor, batch_size: int = 500, seed: int 
         images: (N, C, H, W), float in [0, 1] or uint8.
         seed: fixes the z samples, so repeated evaluations differ only through the model.
     Returns:
-        dict with "elbo", "recon", "kl" (nats per image) and "bits_per_dim" of -ELBO.
+        dict with "elbo", "recon", "kl" (nats per image) and "bits_per_dim" of -ELBO. The KL is
+        the model's own (:meth:`ConvVAE.kl`): in closed form for N(0, I), sampled for a learned prior.
     """
     check_images(images)
     was_training = model.training
@@ -84,7 +84,7 @@ def evaluate_elbo(model, images: torch.Tensor, batch_size: int = 500, seed: int 
         eps = torch.randn(len(x), model.config.latent_dim, generator=generator).to(model.device)
         output, mu, log_var = model(x, eps)
         recon_sum += model.reconstruction_nll(output, x).sum().item()
-        kl_sum += gaussian_kl(mu, log_var).sum().item()
+        kl_sum += model.kl(mu, log_var, model.reparameterize(mu, log_var, eps)).sum().item()
     model.train(was_training)
     n = len(images)
     recon, kl = recon_sum / n, kl_sum / n

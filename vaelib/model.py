@@ -9,7 +9,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .config import VAEConfig
-from .losses import reconstruction_nll
+from .losses import gaussian_kl, gaussian_log_prob, reconstruction_nll
 
 
 def _channels_last(x: torch.Tensor) -> torch.Tensor:
@@ -71,9 +71,12 @@ class ConvVAE(nn.Module):
     ``ConvVAE(**config.to_dict())`` from a stored config; ``model.config`` holds them.
     """
 
+    family = "conv-vae"  # the name checkpoints store, to rebuild the right class (see vaelib.families)
+    config_class = VAEConfig
+
     def __init__(self, in_channels: int = 1, image_size: int | tuple[int, int] = 28, latent_dim: int = 20, **kwargs):
         super().__init__()
-        self.config = VAEConfig(in_channels=in_channels, image_size=image_size, latent_dim=latent_dim, **kwargs)
+        self.config = self.config_class(in_channels=in_channels, image_size=image_size, latent_dim=latent_dim, **kwargs)
         cfg = self.config
         channels = (cfg.in_channels, *cfg.hidden_channels)
         heights = _downsampled_sizes(cfg.image_size[0], len(cfg.hidden_channels))
@@ -198,11 +201,33 @@ class ConvVAE(nn.Module):
     def forward(self, x: torch.Tensor, eps: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Encode, sample one z per image, decode: x (B, C, H, W) -> (logits (B, C, H, W), mu, log_var (B, D)).
 
-        ``eps`` (B, D) optionally fixes the standard-normal noise of the reparameterization.
+        ``eps`` (B, D) optionally fixes the standard-normal noise of the reparameterization. With
+        ``eps`` (S, B, D), S codes per image are decoded (the importance-weighted bound): the
+        logits are (S * B, C, H, W), sample-major, and the encoder still runs once per image.
         """
         mu, log_var = self.encode(x)
         z = self.reparameterize(mu, log_var, eps)
-        return self.decode(z), mu, log_var
+        return self.decode(z.reshape(-1, z.shape[-1])), mu, log_var
+
+    # ------------------------------------------------------------------ the prior p(z)
+    has_standard_prior = True  # p(z) = N(0, I): the KL term has a closed form
+
+    def log_prior(self, z: torch.Tensor) -> torch.Tensor:
+        """log p(z) = log N(z; 0, I), summed over the latent dimensions: z (..., D) -> (...)."""
+        zero = z.new_zeros(())
+        return gaussian_log_prob(z, zero, zero).sum(-1)
+
+    def sample_prior(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n codes z ~ p(z) = N(0, I): (n, D) on the model's device."""
+        return torch.randn(n, self.config.latent_dim, generator=generator, device=self.device)
+
+    def kl(self, mu: torch.Tensor, log_var: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """KL(q(z|x) || p(z)) per image: (B, D) each -> (B,), in nats.
+
+        Here in closed form (z is not used); a model with a learned prior has no closed form and
+        estimates it from the code z ~ q(z|x) as log q(z|x) - log p(z) (see vaelib.PriorVAE).
+        """
+        return gaussian_kl(mu, log_var)
 
     # ------------------------------------------------------------------ likelihood
     def likelihood_kwargs(self) -> dict:
@@ -247,9 +272,8 @@ class ConvVAE(nn.Module):
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Draw n images from the model: z ~ N(0, I), shown as the decoder mean. Returns (n, C, H, W) in [0, 1]."""
-        z = torch.randn(n, self.config.latent_dim, generator=generator, device=self.device)
-        return self.decode_images(z)
+        """Draw n images from the model: z ~ p(z), shown as the decoder mean. Returns (n, C, H, W) in [0, 1]."""
+        return self.decode_images(self.sample_prior(n, generator))
 
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor, use_mean: bool = True) -> torch.Tensor:

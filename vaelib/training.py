@@ -17,7 +17,7 @@ from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import ImageData, binarize_once, check_images, dequantize_once, iterate_batches
 from .distributed import get_rank, get_world_size, is_distributed, is_main_process
 from .evaluation import evaluate_elbo
-from .losses import elbo_loss
+from .objectives import OBJECTIVES, objective_terms
 from .model import ConvVAE
 from .utils import get_device
 
@@ -32,7 +32,7 @@ class ResumeMismatchError(CheckpointError):
 
 #: Training settings that must match for a run to resume (epochs may grow, max_seconds may change).
 RESUME_SETTINGS = ("dataset", "batch_size", "lr", "lr_final", "seed", "beta", "kl_warmup_epochs", "dynamic_binarization",
-                   "dynamic_dequantization", "test_binarization_seed")
+                   "dynamic_dequantization", "test_binarization_seed", "objective", "num_samples", "tc_weight")
 
 
 @dataclass
@@ -59,6 +59,11 @@ class TrainConfig:
         progress_bar: show a tqdm bar within each epoch; None shows it only when the error stream
             is a terminal (not in a log file, a notebook or the rendered book).
         dataset: name of the training data, recorded in checkpoints (e.g. "mnist").
+        objective: what is minimised (see :mod:`vaelib.objectives`): "elbo" (the negative ELBO),
+            "iwae" (the importance-weighted bound with ``num_samples`` codes per image) or
+            "tcvae" (the ELBO with the total correlation weighted by ``tc_weight``).
+        num_samples: codes per image for "iwae" (1 for the other objectives).
+        tc_weight: the total correlation's weight for "tcvae" (1 gives back the ELBO).
     """
 
     epochs: int = 10
@@ -76,6 +81,9 @@ class TrainConfig:
     progress: bool = True
     progress_bar: bool | None = None
     dataset: str | None = None
+    objective: str = "elbo"
+    num_samples: int = 1
+    tc_weight: float = 1.0
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):
@@ -89,6 +97,13 @@ class TrainConfig:
             raise ValueError("beta and kl_warmup_epochs must not be negative")
         if self.dynamic_binarization and self.dynamic_dequantization:
             raise ValueError("choose dynamic_binarization or dynamic_dequantization, not both")
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
+        if self.num_samples < 1 or (self.num_samples > 1 and self.objective != "iwae"):
+            raise ValueError(f"num_samples={self.num_samples}: it must be at least 1, and above 1 only "
+                             "with objective='iwae'")
+        if self.tc_weight < 0:
+            raise ValueError(f"tc_weight must not be negative, got {self.tc_weight}")
 
 
 def kl_weight(step: int, steps_per_epoch: int, config: TrainConfig) -> float:
@@ -143,9 +158,12 @@ def _training_batches(images, config: TrainConfig, latent_dim: int, generator, d
         dynamic_dequantization=config.dynamic_dequantization, generator=generator, drop_last=world > 1,
     )
     for x in batches:
-        eps = torch.randn(len(x), latent_dim, generator=generator)
         part = slice(rank * config.batch_size, (rank + 1) * config.batch_size)
-        yield x[part].to(device, non_blocking=True), eps[part].to(device, non_blocking=True)
+        if config.objective == "iwae":  # (S, B, J): S codes per image
+            eps = torch.randn(config.num_samples, len(x), latent_dim, generator=generator)[:, part]
+        else:  # (B, J), drawn as before the other objectives existed
+            eps = torch.randn(len(x), latent_dim, generator=generator)[part]
+        yield x[part].to(device, non_blocking=True), eps.to(device, non_blocking=True)
 
 
 def _check_finite(value: float, epoch: int, step: int) -> None:
@@ -156,14 +174,18 @@ def _check_finite(value: float, epoch: int, step: int) -> None:
         )
 
 
-def train_step(model, network, optimizer, x, eps, beta: float, epoch: int = 0, step: int = 0):
-    """One Adam step on the beta-weighted negative ELBO of a batch; returns (loss, recon, kl) in nats.
+def train_step(model, network, optimizer, x, eps, beta: float, epoch: int = 0, step: int = 0,
+               config: TrainConfig | None = None, dataset_size: int | None = None):
+    """One Adam step on the objective of a batch; returns (loss, recon, kl) in nats per image.
 
+    The objective is ``config.objective`` (default: the beta-weighted negative ELBO; see
+    :mod:`vaelib.objectives`); "tcvae" needs ``dataset_size``, the number of training images.
     ``network`` is the model or its DDP wrapper (which runs the forward pass); x (B, C, H, W),
-    eps (B, latent_dim). Raises NonFiniteLossError before the step if the loss is NaN or infinite.
+    eps (B, latent_dim), or (S, B, latent_dim) for "iwae".
+    Raises NonFiniteLossError before the step if the loss is NaN or infinite.
     """
-    output, mu, log_var = network(x, eps)
-    terms = elbo_loss(output, mu, log_var, x, beta=beta, **model.likelihood_kwargs())
+    config = config or TrainConfig()
+    terms = objective_terms(model, network, x, eps, beta, config.objective, config.tc_weight, dataset_size)
     # One host synchronisation per step (not one per number): a GPU waits here only once.
     loss, recon, kl = torch.stack([terms.loss, terms.recon, terms.kl]).tolist()
     _check_finite(loss, epoch, step)  # before the step: a non-finite loss never reaches the weights
@@ -188,7 +210,7 @@ def _train_one_epoch(model, network, optimizer, images, config, epoch, steps_per
         beta = kl_weight(epoch * steps_per_epoch + steps, steps_per_epoch, config)
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(epoch * steps_per_epoch + steps, steps_per_epoch, config)
-        loss, recon, kl = train_step(model, network, optimizer, x, eps, beta, epoch, steps)
+        loss, recon, kl = train_step(model, network, optimizer, x, eps, beta, epoch, steps, config, len(images))
         sums["loss"] += loss
         sums["recon"] += recon
         sums["kl"] += kl

@@ -15,9 +15,9 @@ from pathlib import Path
 import torch
 
 from ..checkpoint import Checkpoint, load_checkpoint
-from ..data import load_dataset
+from ..data import load_dataset, to_float
 from ..evaluation import bits_per_dim, evaluate_elbo
-from ..model import ConvVAE
+from ..families import build_model
 from ..training import TrainConfig, fit, prepare_test_images
 from ..utils import is_smoke_mode
 
@@ -37,6 +37,9 @@ class Recipe:
         train_images: train on the first this many training images (None: all of them).
         ships: what the package ships: "weights" (a checkpoint ``<name>.pt``) or "summary" (only
             ``<name>.json``, the history and measurements a chapter plots; see :func:`run_summary`).
+        family: the model family (see :mod:`vaelib.families`): "conv-vae" or "prior-vae".
+        starts_from: fine-tune: training starts from the shipped weights of this recipe (same
+            ``model``), and the checkpoint's history holds only the fine-tuning epochs.
     """
 
     description: str
@@ -45,6 +48,8 @@ class Recipe:
     train: dict = field(default_factory=dict)
     train_images: int | None = None
     ships: str = "weights"
+    starts_from: str | None = None
+    family: str = "conv-vae"
 
     def train_config(self, **overrides) -> TrainConfig:
         """The recipe's :class:`TrainConfig`, with ``overrides`` applied."""
@@ -111,6 +116,26 @@ RECIPES = {
         train=dict(epochs=40, batch_size=32, lr=1e-3, lr_final=1e-5, beta=4.0, dynamic_binarization=False,
                    dynamic_dequantization=True),
     ),
+    "shapes-tcvae": Recipe(
+        "The colour-shapes model trained as a beta-TCVAE (Chen et al. 2018): only the total "
+        "correlation of the code weighted more, by 6",
+        "shapes",
+        model=dict(in_channels=3, image_size=64, latent_dim=10, hidden_channels=(32, 32, 64, 64), hidden_dim=256,
+                   likelihood="continuous-bernoulli"),
+        train=dict(epochs=40, batch_size=32, lr=1e-3, lr_final=1e-5, objective="tcvae", tc_weight=6.0,
+                   dynamic_binarization=False, dynamic_dequantization=True),
+    ),
+    "mnist-large-vamp-iwae": Recipe(
+        "mnist-large fine-tuned with a VampPrior of 200 pseudo-inputs (Tomczak & Welling 2018) on the "
+        "importance-weighted bound with 5 codes per image (Burda et al. 2016): the book's best MNIST model",
+        "mnist",
+        model=dict(in_channels=1, image_size=28, latent_dim=32, hidden_dim=512, prior="vamp",
+                   prior_components=200),
+        train=dict(epochs=30, batch_size=128, lr=3e-4, lr_final=1e-5, objective="iwae", num_samples=5,
+                   dynamic_binarization=True),
+        starts_from="mnist-large",
+        family="prior-vae",
+    ),
 }
 
 # Chapter 5's beta sweep: five small models trained alike but for the KL term. Only their
@@ -130,6 +155,25 @@ for _name, (_what, _train) in _KL_SWEEP.items():
         train=dict(epochs=6, batch_size=128, lr=1e-3, dynamic_binarization=True, **_train),
         train_images=20_000,
         ships="summary",
+    )
+
+# Chapter 10's variants: one small architecture, the same 10 epochs, four ways of training it.
+_BEYOND = {
+    "small-elbo": ("the ELBO, prior N(0, I)", {}, dict(objective="elbo")),
+    "small-iwae": ("the importance-weighted bound with k = 5, prior N(0, I)", {},
+                   dict(objective="iwae", num_samples=5)),
+    "small-mixture": ("the ELBO, a learned mixture of 100 Gaussians as the prior",
+                      dict(prior="mixture", prior_components=100), dict(objective="elbo")),
+    "small-vamp": ("the ELBO, a VampPrior of 100 pseudo-inputs", dict(prior="vamp", prior_components=100),
+                   dict(objective="elbo")),
+}
+for _name, (_what, _prior, _train) in _BEYOND.items():
+    RECIPES[_name] = Recipe(
+        f"chapter 10's comparison, {_what}: MNIST, 16-D latent space, 64 hidden units, 10 epochs",
+        "mnist",
+        model=dict(in_channels=1, image_size=28, latent_dim=16, hidden_dim=64, **_prior),
+        train=dict(epochs=10, batch_size=128, lr=1e-3, dynamic_binarization=True, **_train),
+        family="prior-vae" if _prior else "conv-vae",
     )
 
 #: The test images a run summary measures: the first ones of MNIST's test set, binarized once (seed 0).
@@ -174,7 +218,15 @@ def train_pretrained(name: str, epochs: int | None = None, limit: int | None = N
     limit = limit or recipe.train_images
     if limit:
         train_data = train_data.subset(limit)
-    model = ConvVAE(**recipe.model)
+    model = build_model(recipe.model, recipe.family)
+    if recipe.starts_from:
+        start = load_pretrained(recipe.starts_from).model.state_dict()
+        # The shared encoder and decoder must all be there; a learned prior's own parameters may be new.
+        missing, _ = model.load_state_dict(start, strict=False)
+        if any(not name.startswith(("prior_", "pseudo_")) for name in missing) or set(start) - set(model.state_dict()):
+            raise ValueError(f"{name!r} cannot start from {recipe.starts_from!r}: the models differ")
+    if getattr(model.config, "prior", None) == "vamp":  # pseudo-inputs start at training images
+        model.initialise_pseudo_inputs(to_float(train_data.images[: model.config.prior_components]))
     history = fit(model, train_data, test_data, config, checkpoint_path=checkpoint_path)
     metrics = evaluate_elbo(model, prepare_test_images(test_data.images, config), seed=config.seed)
     # A continuous density on dequantized 8-bit pixels becomes a likelihood of the data with the log 256 term.
