@@ -62,7 +62,7 @@ from .shapes import generate_shapes, render_shapes
 from .training import NonFiniteLossError, TrainConfig, fit, kl_weight, learning_rate
 from .utils import get_device, is_smoke_mode, seed_everything
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "atomic_write",

@@ -223,7 +223,7 @@ def train_pretrained(name: str, epochs: int | None = None, limit: int | None = N
         start = load_pretrained(recipe.starts_from).model.state_dict()
         # The shared encoder and decoder must all be there; a learned prior's own parameters may be new.
         missing, _ = model.load_state_dict(start, strict=False)
-        if any(not name.startswith(("prior_", "pseudo_")) for name in missing) or set(start) - set(model.state_dict()):
+        if any(not key.startswith(("prior_", "pseudo_")) for key in missing) or set(start) - set(model.state_dict()):
             raise ValueError(f"{name!r} cannot start from {recipe.starts_from!r}: the models differ")
     if getattr(model.config, "prior", None) == "vamp":  # pseudo-inputs start at training images
         model.initialise_pseudo_inputs(to_float(train_data.images[: model.config.prior_components]))
