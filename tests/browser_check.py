@@ -115,6 +115,16 @@ ready.then(() => {
     if (box.width > 0 && box.right > column.right + 1) overflowing.push(`figure ends at ${Math.round(box.right)}px beyond the column (${Math.round(column.right)}px): ${short(el)}`);
   });
   const pageScroll = document.documentElement.scrollWidth > window.innerWidth + 1;
+  // Display maths as large as inline maths, unless shrunk to fit the column (fit-equations.js).
+  const size = el => parseFloat(getComputedStyle(el).fontSize);
+  // The inline maths of running text (not of headings, which are larger): its median size.
+  const inlineSizes = [...article.querySelectorAll('p mjx-container:not([display="true"]), '
+                                                  + 'li mjx-container:not([display="true"])')]
+    .map(size).sort((a, b) => a - b);
+  const inlineSize = inlineSizes.length ? inlineSizes[Math.floor(inlineSizes.length / 2)] : 0;
+  const smallEquations = [...article.querySelectorAll('mjx-container[display="true"]')]
+    .filter(el => !el.dataset.fitScale && inlineSize > 0 && size(el) < 0.95 * inlineSize)
+    .map(el => `${size(el).toFixed(1)}px against ${inlineSize.toFixed(1)}px inline: ${short(el)}`);
 
   const images = [...document.images].map(img => ({
     src: img.currentSrc || img.src, local: new URL(img.src, location.href).origin === location.origin,
@@ -164,7 +174,7 @@ ready.then(() => {
   const nbvalMarkers = [...new Set(bodyText.textContent.match(/NBVAL_[A-Z_]*/g) || [])];
   done({mathCount: math.length, typeset: document.querySelectorAll('mjx-container').length,
         untypeset, rawTex, rawMarkdown, overflowing, pageScroll, images, widgets, foreignScripts, launchButtons,
-        figures, wrappedTables, clippedCode, nbvalMarkers,
+        figures, wrappedTables, clippedCode, nbvalMarkers, smallEquations,
         title: document.title, height: Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)});
 }).catch(error => done({error: String(error)}));
 """
@@ -262,6 +272,9 @@ def check_view(facts: dict, width_name: str) -> list[str]:
                           f"more too wide at {width_name} width")
     if facts["pageScroll"]:
         problems.append(f"the page scrolls sideways at {width_name} width")
+    problems += first_few(facts["smallEquations"], 3,
+                          f"display maths smaller than inline maths at {width_name} width: {{}}",
+                          "more small display equations")
     broken = [img["src"] for img in facts["images"] if img["local"] and not img["loaded"]]
     if broken:
         problems.append(f"{len(broken)} image(s) did not load, e.g. {broken[0]}")

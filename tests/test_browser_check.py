@@ -128,6 +128,15 @@ def test_a_script_from_a_cdn_fails_the_page(browser, tmp_path):
     assert any("scripts from another origin" in p for p in problems), problems
 
 
+def test_display_maths_smaller_than_inline_maths_fails_unless_shrunk_to_fit(browser, tmp_path):
+    inline = '<p>inline <mjx-container style="font-size: 127.3%">x</mjx-container></p>'
+    small = '<mjx-container display="true" style="display:block">a formula at the page size</mjx-container>'
+    problems = check(browser, tmp_path, CLEAN + inline + small)
+    assert any("display maths smaller than inline maths" in p for p in problems), problems
+    fitted = small.replace('display="true"', 'display="true" data-fit-scale="0.8"')
+    assert check(browser, tmp_path, CLEAN + inline + fitted) == []
+
+
 def test_an_equation_wider_than_a_phone_fails_only_at_phone_width(browser, tmp_path):
     wide = '<mjx-container display="true" style="display:block; overflow:hidden">' \
            '<span style="display:inline-block; width:500px">a long formula</span></mjx-container>'

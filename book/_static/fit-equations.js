@@ -1,15 +1,25 @@
 // Shrink a display equation that is wider than the text column (a phone screen) until it fits,
-// down to MIN_SCALE of its size; an equation still too wide at that size is left to scroll.
+// down to MIN_PERCENT of the page's font size; an equation still too wide then is left to scroll.
 (function () {
-  const MIN_SCALE = 0.6;
+  const MIN_PERCENT = 60;
 
+  // MathJax gives every formula a font size of its own (e.g. 127.3%, to match the text's
+  // x-height); an equation is shrunk from that size, never from the page's, so that display
+  // maths stays as large as inline maths wherever it fits.
   function fit(container) {
-    container.style.fontSize = "";
+    if (container.dataset.mathjaxSize === undefined) {
+      container.dataset.mathjaxSize = container.style.fontSize || "100%";
+    }
+    const base = parseFloat(container.dataset.mathjaxSize);
+    container.style.fontSize = container.dataset.mathjaxSize;
+    delete container.dataset.fitScale;
     const room = container.clientWidth;
     const needed = container.scrollWidth;
     if (room > 0 && needed > room) {
-      const scale = Math.max(MIN_SCALE, Math.floor((room / needed) * 100) / 100);
-      container.style.fontSize = `${Math.round(scale * 100)}%`;
+      const floor = Math.min(1, MIN_PERCENT / base);
+      const scale = Math.max(floor, Math.floor((room / needed) * 100) / 100);
+      container.style.fontSize = `${(base * scale).toFixed(1)}%`;
+      container.dataset.fitScale = String(scale);  // the browser check allows a shrunk equation
     }
   }
 
