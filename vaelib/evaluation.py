@@ -9,6 +9,7 @@ from tqdm.auto import tqdm
 
 from .data import check_images, iterate_batches
 from .losses import gaussian_kl_per_dim, gaussian_log_prob
+from .objectives import log_standard_normal
 
 LOG_2 = math.log(2)
 LOG_256 = math.log(256)
@@ -30,13 +31,15 @@ def bits_per_dim(nats_per_image: float | torch.Tensor, num_dims: int, dequantize
 def log_importance_weights(model, x: torch.Tensor, num_samples: int, generator: torch.Generator | None = None) -> torch.Tensor:
     """log w_k = log p(x|z_k) + log p(z_k) - log q(z_k|x) for z_k ~ q(z|x), k = 1..num_samples.
 
-    ``model`` needs ``encode``, ``reparameterize`` and ``decoder_log_prob(x, z) -> (S, B)``.
+    ``model`` needs ``encode``, ``reparameterize`` and ``decoder_log_prob(x, z) -> (S, B)``, and
+    may have ``log_prior(z) -> (S, B)`` (without it, the prior is N(0, I)).
     ``generator`` (on x's device) fixes the noise. Shapes: x (B, C, H, W) -> (num_samples, B).
     """
     mu, log_var = model.encode(x)
     eps = torch.randn(num_samples, *mu.shape, device=mu.device, dtype=mu.dtype, generator=generator)
     z = model.reparameterize(mu, log_var, eps)  # (S, B, D): mu and log_var broadcast over S
-    log_prior = model.log_prior(z)  # the model's own prior: N(0, I) for a ConvVAE
+    # The model's own prior (N(0, I) for a ConvVAE); a model without log_prior has N(0, I).
+    log_prior = model.log_prior(z) if hasattr(model, "log_prior") else log_standard_normal(z)
     log_posterior = gaussian_log_prob(z, mu, log_var).sum(-1)
     return model.decoder_log_prob(x, z) + log_prior - log_posterior
 
