@@ -56,6 +56,12 @@ class Recipe:
         return TrainConfig(**{**self.train, "dataset": self.dataset, **overrides})
 
 
+# The three colour-shapes models share one network and one training set-up; only the loss differs.
+_SHAPES_MODEL = dict(in_channels=3, image_size=64, latent_dim=10, hidden_channels=(32, 32, 64, 64), hidden_dim=256,
+                     likelihood="continuous-bernoulli")
+_SHAPES_TRAIN = dict(epochs=40, batch_size=32, lr=1e-3, lr_final=1e-5, dynamic_binarization=False,
+                     dynamic_dequantization=True)
+
 RECIPES = {
     "mnist": Recipe(
         "MNIST, Bernoulli decoder, 20-D latent space: the book's main model",
@@ -103,27 +109,21 @@ RECIPES = {
         "Colour shapes (3x64x64, known factors), dequantized, continuous Bernoulli decoder, four stride-2 "
         "convolutions, 10-D latent space, beta = 1",
         "shapes",
-        model=dict(in_channels=3, image_size=64, latent_dim=10, hidden_channels=(32, 32, 64, 64), hidden_dim=256,
-                   likelihood="continuous-bernoulli"),
-        train=dict(epochs=40, batch_size=32, lr=1e-3, lr_final=1e-5, dynamic_binarization=False,
-                   dynamic_dequantization=True),
+        model=dict(_SHAPES_MODEL),
+        train=dict(_SHAPES_TRAIN),
     ),
     "shapes-beta4": Recipe(
         "The colour-shapes model trained with beta = 4 (a beta-VAE): a heavier KL term",
         "shapes",
-        model=dict(in_channels=3, image_size=64, latent_dim=10, hidden_channels=(32, 32, 64, 64), hidden_dim=256,
-                   likelihood="continuous-bernoulli"),
-        train=dict(epochs=40, batch_size=32, lr=1e-3, lr_final=1e-5, beta=4.0, dynamic_binarization=False,
-                   dynamic_dequantization=True),
+        model=dict(_SHAPES_MODEL),
+        train=dict(_SHAPES_TRAIN, beta=4.0),
     ),
     "shapes-tcvae": Recipe(
         "The colour-shapes model trained as a beta-TCVAE (Chen et al. 2018): only the total "
         "correlation of the code weighted more, by 6",
         "shapes",
-        model=dict(in_channels=3, image_size=64, latent_dim=10, hidden_channels=(32, 32, 64, 64), hidden_dim=256,
-                   likelihood="continuous-bernoulli"),
-        train=dict(epochs=40, batch_size=32, lr=1e-3, lr_final=1e-5, objective="tcvae", tc_weight=6.0,
-                   dynamic_binarization=False, dynamic_dequantization=True),
+        model=dict(_SHAPES_MODEL),
+        train=dict(_SHAPES_TRAIN, objective="tcvae", tc_weight=6.0),
     ),
     "mnist-large-vamp-iwae": Recipe(
         "mnist-large fine-tuned with a VampPrior of 200 pseudo-inputs (Tomczak & Welling 2018) on the "
