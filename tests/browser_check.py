@@ -6,10 +6,14 @@ Each page is loaded at a laptop width (1280 px) and a phone width (390 px). It f
   ``\\texttt``, an accent such as ``S{\\o}nderby``, ``**bold**``, ``[link](url)``, a pipe table
   such as ``| a | b |`` over ``|---|``);
 - a display equation, a cell's output or a figure is wider than its column
-  (``scrollWidth > clientWidth``), a table reaches past the column (code cells and tables may
-  scroll sideways inside their own box), or the page itself scrolls sideways;
+  (``scrollWidth > clientWidth``), a table or a figure reaches past the column (code cells,
+  tables and, on a phone, figures may scroll sideways inside their own box), or the page itself
+  scrolls sideways;
+- a table or a figure scrolls sideways with no cue that there is more (``scroll-cue.js`` fades
+  the edge with more to see);
 - an image served by the book did not load, or is shown smaller than ``MIN_IMAGE_PX`` wide, or
-  a matplotlib figure is scaled down until its 10 pt labels are under ``MIN_TEXT_PX`` high;
+  a matplotlib figure is scaled down until its 10 pt labels are under ``MIN_TEXT_PX`` high (at
+  either width);
 - an ipywidgets placeholder, widget state or a script from another origin (a CDN) is on the page;
 - an internal link points at a missing page or anchor;
 - a page whose source is not a notebook has a launch (Colab) button;
@@ -110,9 +114,21 @@ ready.then(() => {
       overflowing.push(`table ${el.scrollWidth}px wide, beyond the column: ${short(el)}`);
     }
   });
+  // A figure, too, may scroll inside a box of its own (on a phone), never past the column.
   article.querySelectorAll('img, canvas, svg:not(mjx-container svg)').forEach(el => {
     const box = el.getBoundingClientRect();
-    if (box.width > 0 && box.right > column.right + 1) overflowing.push(`figure ends at ${Math.round(box.right)}px beyond the column (${Math.round(column.right)}px): ${short(el)}`);
+    const scroller = scrollBox(el);
+    const right = scroller ? scroller.getBoundingClientRect().right : box.right;
+    if (box.width > 0 && right > column.right + 1) overflowing.push(`figure ends at ${Math.round(right)}px beyond the column (${Math.round(column.right)}px): ${short(el)}`);
+  });
+  // A table or a figure that scrolls sideways must show that there is more (scroll-cue.js):
+  // a reader on a phone otherwise takes the cut-off part for all of it.
+  const uncued = [];
+  article.querySelectorAll('.table-wrapper, .cell_output').forEach(el => {
+    if (!['auto', 'scroll'].includes(getComputedStyle(el).overflowX)) return;
+    if (el.scrollWidth > el.clientWidth + 1 && !el.classList.contains('book-more-right')) {
+      uncued.push(`${el.scrollWidth}>${el.clientWidth}px: ${short(el)}`);
+    }
   });
   const pageScroll = document.documentElement.scrollWidth > window.innerWidth + 1;
   // Display maths as large as inline maths, unless shrunk to fit the column (fit-equations.js).
@@ -172,9 +188,11 @@ ready.then(() => {
   const bodyText = document.body.cloneNode(true);
   bodyText.querySelectorAll('script, style').forEach(el => el.remove());
   const nbvalMarkers = [...new Set(bodyText.textContent.match(/NBVAL_[A-Z_]*/g) || [])];
+  // Emoji (characters drawn in colour by default) need an emoji font: without one, an empty box.
+  const emoji = [...new Set(article.textContent.match(/\p{Emoji_Presentation}/gu) || [])];
   done({mathCount: math.length, typeset: document.querySelectorAll('mjx-container').length,
         untypeset, rawTex, rawMarkdown, overflowing, pageScroll, images, widgets, foreignScripts, launchButtons,
-        figures, wrappedTables, clippedCode, nbvalMarkers, smallEquations,
+        figures, wrappedTables, clippedCode, nbvalMarkers, smallEquations, uncued, emoji,
         title: document.title, height: Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)});
 }).catch(error => done({error: String(error)}));
 """
@@ -246,7 +264,8 @@ def figure_text_px(path: Path, shown_width: int) -> float | None:
 
 
 def small_figure_text(facts: dict, root: Path) -> list[str]:
-    """Figures scaled down so far that their labels are unreadable at the laptop width."""
+    """Figures scaled down so far that their labels are unreadable (checked at both widths: on a
+    phone, book.css keeps a figure at its laptop size and lets it scroll)."""
     problems = []
     for img in facts["images"]:
         if not (img["local"] and img["inArticle"] and img["loaded"] and img["src"].endswith(".png")):
@@ -296,6 +315,11 @@ def check_view(facts: dict, width_name: str) -> list[str]:
                               "(clipped): {}", "more code cells with clipped lines")
     if facts["nbvalMarkers"]:
         problems.append(f"nbval marker(s) visible on the page: {facts['nbvalMarkers']} (use cell tags)")
+    if facts["emoji"]:
+        problems.append(f"emoji on the page {facts['emoji']}: an empty box where no emoji font is "
+                        "installed; write a word")
+    problems += first_few(facts["uncued"], 3, f"scrolls sideways at {width_name} width with nothing to show "
+                          "there is more (book/_static/scroll-cue.js): {}", "more boxes scroll without a cue")
     return problems
 
 
@@ -430,9 +454,9 @@ def check_page(driver, base: str, relative: str, parsed, root: Path, shots: Path
         if "error" in facts:
             return facts, problems + [f"MathJax failed: {facts['error']}"]
         problems += [p for p in check_view(facts, width_name) if p not in problems]
+        problems += [f"{p} at {width_name} width" for p in small_figure_text(facts, root)]
         if width_name == "laptop":
             laptop_facts = facts
-            problems += small_figure_text(facts, root)
             problems += missing_figures(relative, root, facts["figures"])
             if facts["launchButtons"] and not is_notebook_page(relative, root):
                 problems.append("a launch (Colab) button on a page that is not a notebook")

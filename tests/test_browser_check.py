@@ -31,7 +31,8 @@ WRAPPING = "<div class='cell_output'><pre style='white-space: pre-wrap'>{}</pre>
 TABLE_ROW = "epoch {:>3}   train loss {:8.2f}   test loss {:8.2f}   KL {:6.2f}   seconds {:6.1f}"
 SHORT_TABLE = "\n".join(f"{e:>2}  {100 - e:6.2f}  {90 - e:6.2f}" for e in range(1, 6))
 
-CLEAN = "<h1>A page</h1><p>Some prose and <a href='#top' id='top'>a link to itself</a>.</p>" \
+# A text-presentation symbol (the ballot x of chapter 2) is drawn by the text fonts: no emoji.
+CLEAN = "<h1>A page</h1><p>Some prose and <a href='#top' id='top'>a link to itself</a> \u2717.</p>" \
         "<div class='cell_output'><pre>short output</pre></div>" \
         + CODE.format("x = vaelib.elbo_loss(*model(x), x)  # a line that fits") \
         + WRAPPING.format(SHORT_TABLE)
@@ -55,6 +56,8 @@ DEFECTS = {
     "clipped code line in a collapsed cell": "<details><summary>Check: ...</summary>" + CODE.format(
         "assert torch.allclose(negative_elbo(model, x, eps), vaelib.elbo_loss(*model(x), x).loss,"
         " atol=1e-5, rtol=1e-5), 'the teaching loss and vaelib disagree'") + "</details>",
+    # myst-nb's execution table marks each notebook with a check-mark emoji (a box without the font).
+    "status emoji": "<table><tr><td>notebooks/01_elbo</td><td>\u2705</td></tr></table>",
 }
 EXPECTED = {
     "pipe table": "pipe table",
@@ -68,6 +71,7 @@ EXPECTED = {
     "clipped code line": "a code line is longer than its box at laptop width",
     "visible NBVAL marker": "nbval marker(s) visible on the page: ['NBVAL_CHECK_OUTPUT']",
     "clipped code line in a collapsed cell": "a code line is longer than its box at laptop width",
+    "status emoji": "emoji on the page ['\u2705']",
 }
 
 
@@ -145,6 +149,47 @@ def test_an_equation_wider_than_a_phone_fails_only_at_phone_width(browser, tmp_p
     assert not any("at laptop width" in p for p in problems), problems
 
 
+def book_static(root, *names):
+    """Copy the book's own CSS and scripts next to a test page; return the <head> lines for them."""
+    tags = []
+    for name in names:
+        shutil.copy(ROOT / "book" / "_static" / name, root / name)
+        tags.append(f"<link rel='stylesheet' href='{name}'>" if name.endswith(".css") else f"<script src='{name}'></script>")
+    return "".join(tags)
+
+
+WIDE_TABLE = "<div class='table-wrapper'><table><tr>" + "<td>a&nbsp;wide&nbsp;column</td>" * 12 + "</tr></table></div>"
+
+
+def test_a_table_that_scrolls_without_a_cue_fails_and_the_books_cue_passes(browser, tmp_path):
+    problems = check(browser, tmp_path, CLEAN + WIDE_TABLE.replace("<div class='table-wrapper'>",
+                     "<div class='table-wrapper' style='overflow-x: auto'>"))
+    assert any("scrolls sideways at phone width with nothing to show there is more" in p for p in problems), problems
+    head = book_static(tmp_path, "book.css", "scroll-cue.js")
+    assert check(browser, tmp_path, CLEAN + WIDE_TABLE, head=head) == []
+
+
+def matplotlib_png(path, width, dpi=100):
+    """A blank PNG that says it is a matplotlib figure of `width` pixels at `dpi`."""
+    from PIL import Image, PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Software", "Matplotlib version3.9.0, https://matplotlib.org/")
+    Image.new("RGB", (width, width // 3), "white").save(path, pnginfo=info, dpi=(dpi, dpi))
+
+
+def test_a_figure_shrunk_on_a_phone_fails_and_the_books_css_keeps_it_readable(browser, tmp_path):
+    # 1000 px at 100 dpi: 10 pt labels are 13.9 px, 9.7 px in the 700 px laptop column and 4.9 px
+    # in the 350 px phone column; book.css keeps it at 666 px (9.3 px) and lets it scroll.
+    matplotlib_png(tmp_path / "wide.png", 1000)
+    figure = "<div class='cell_output'><img src='wide.png' alt='a wide figure'></div>"
+    problems = check(browser, tmp_path, CLEAN + figure, head="<style>div.cell_output img { max-width: 100%; }</style>")
+    assert any("figure text shown 4.9 px" in p and "at phone width" in p for p in problems), problems
+    assert not any("figure text" in p and "at laptop width" in p for p in problems), problems
+    head = book_static(tmp_path, "book.css", "scroll-cue.js")
+    assert check(browser, tmp_path, CLEAN + figure, head=head) == []
+
+
 # --- Figures: a chapter page against its executed notebook ------------------------------------
 
 def notebook(cells):
@@ -217,12 +262,16 @@ FIGURE_NOTEBOOK = notebook([(
 
 
 def build_tiny_book(folder: Path, with_extension: bool) -> subprocess.Popen:
-    """Start `jupyter-book build` on a one-notebook book; the kernel inherits MPLBACKEND=Agg."""
+    """Start `jupyter-book build` on a one-notebook book (and a page with the notebook-run table,
+    as on the Results page), with or without the book's extensions; the kernel has MPLBACKEND=Agg."""
     folder.mkdir(parents=True)
-    extension = f"sphinx:\n  local_extensions:\n    kernel_environment: {ROOT / 'book' / '_ext'}\n" if with_extension else ""
+    extensions = "".join(f"    {name}: {ROOT / 'book' / '_ext'}\n"
+                         for name in ("kernel_environment", "execution_status_words"))
+    extension = f"sphinx:\n  local_extensions:\n{extensions}" if with_extension else ""
     (folder / "_config.yml").write_text(
         "title: figures\nexecute:\n  execute_notebooks: force\n  allow_errors: false\n" + extension)
-    (folder / "_toc.yml").write_text("format: jb-book\nroot: figure\n")
+    (folder / "_toc.yml").write_text("format: jb-book\nroot: figure\nchapters:\n- file: runs\n")
+    (folder / "runs.md").write_text("# Runs\n\n```{nb-exec-table}\n```\n")  # as on the Results page
     data = json.loads(FIGURE_NOTEBOOK)
     data["metadata"] = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
     (folder / "figure.ipynb").write_text(json.dumps(data))
@@ -234,7 +283,8 @@ def build_tiny_book(folder: Path, with_extension: bool) -> subprocess.Popen:
 
 def test_kernel_environment_extension_draws_figures_under_mplbackend_agg(tmp_path):
     """With the extension the figure is in the page; without it (same Agg environment) it is not,
-    so this test fails if the extension stops working."""
+    so this test fails if the extension stops working. The same two builds try the notebook-run
+    table's extension (words, not emoji)."""
     if not Path(sys.executable).with_name("jupyter-book").exists():
         pytest.skip("needs jupyter-book in the test environment (pip install -e '.[book]')")
     builds = {flag: build_tiny_book(tmp_path / ("with" if flag else "without"), flag) for flag in (True, False)}
@@ -246,6 +296,12 @@ def test_kernel_environment_extension_draws_figures_under_mplbackend_agg(tmp_pat
     figure = re.compile(r"<img [^>]*src=\"_images/[^\"]+\.png\"")
     assert figure.search(pages[True]), "the extension did not bring the figure back under MPLBACKEND=Agg"
     assert not figure.search(pages[False]), "without the extension a figure appeared: the test cannot fail"
+
+    # The notebook-run table: words with the book's extension, myst-nb's emoji without it.
+    runs = {flag: (tmp_path / ("with" if flag else "without") / "_build" / "html" / "runs.html").read_text()
+            for flag in (True, False)}
+    assert "<p>ran</p>" in runs[True] and "\u2705" not in runs[True]
+    assert "\u2705" in runs[False], "myst-nb no longer writes the emoji: the words test cannot fail"
 
     # The browser check's figure rules on these real builds: where jupyter-book leaves the executed
     # notebook (<build>/_build/jupyter_execute/), and the source it copies to _sources/.

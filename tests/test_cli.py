@@ -48,6 +48,17 @@ def test_train_a_vampprior_model_then_evaluate_and_sample_it(tiny_data_dir, tmp_
     assert (tmp_path / "s.png").exists()
 
 
+def test_train_an_iaf_posterior_then_evaluate_it_without_extra_flags(tiny_data_dir, tmp_path):
+    out = tmp_path / "iaf"
+    assert main([*train_args(tiny_data_dir, out), "--flow-steps", "2", "--flow-hidden", "16"]) == 0
+    checkpoint = vaelib.load_checkpoint(out / "checkpoint.pt")
+    assert isinstance(checkpoint.model, vaelib.IAFVAE)
+    assert (checkpoint.model.config.flow_steps, checkpoint.model.config.flow_hidden) == (2, 16)
+    assert main(["evaluate", str(out / "checkpoint.pt"), "--data-dir", str(tiny_data_dir), "-k", "4",
+                 "--json", str(tmp_path / "eval.json")]) == 0
+    assert json.loads((tmp_path / "eval.json").read_text())["iwae"]["num_samples"] == 4
+
+
 def test_colour_shapes_default_to_a_continuous_bernoulli_on_dequantized_pixels(tmp_path, capsys):
     out = tmp_path / "shapes"
     argv = ["train", "--dataset", "shapes", "--out", str(out), "--epochs", "1", "--limit", "32", "--batch-size", "16",
@@ -90,6 +101,10 @@ def test_evaluate_and_sample_from_a_checkpoint(tiny_data_dir, tmp_path, capsys):
         (["train", "--out", "x", "--objective", "iwae", "--tc-weight", "6"], "applies to --objective tcvae"),
         (["train", "--out", "x", "--objective", "vamp"], "invalid choice"),
         (["train", "--out", "x", "--objective", "tcvae", "--prior", "vamp"], "use it with --prior standard"),
+        (["train", "--out", "x", "--flow-steps", "2", "--prior", "vamp"], "choose one"),
+        (["train", "--out", "x", "--flow-steps", "-1"], "must be 0 (no flow) or more"),
+        (["train", "--out", "x", "--flow-hidden", "64"], "add --flow-steps"),
+        (["train", "--out", "x", "--flow-steps", "1", "--objective", "tcvae"], "drop --flow-steps"),
     ],
 )
 def test_bad_arguments_exit_non_zero_with_a_message(argv, message, capsys):

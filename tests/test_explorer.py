@@ -197,9 +197,13 @@ def set_viewport(driver, width: int, height: int = 900) -> None:
 
 LOAD_ALL = """
 const done = arguments[arguments.length - 1];
-const explorers = window.vaeExplorer ? window.vaeExplorer.explorers : [];
 const start = performance.now();
 (async () => {
+  // explorer.js may register its explorers just after the load event (seen on a busy machine)
+  while (!(window.vaeExplorer && window.vaeExplorer.explorers.length) && performance.now() - start < 10000) {
+    await new Promise(resolve => setTimeout(resolve, 50));
+  }
+  const explorers = window.vaeExplorer ? window.vaeExplorer.explorers : [];
   const results = [];
   for (const x of explorers) {
     x.element.scrollIntoView({block: 'center'});   // loading starts when an explorer comes near the screen

@@ -47,6 +47,7 @@ from .losses import (
 from .model import ConvVAE, describe_layers
 from .families import MODEL_FAMILIES, build_model
 from .priors import PriorVAE, PriorVAEConfig
+from .flows import IAFVAE, IAFVAEConfig, InverseAutoregressiveFlow
 from .objectives import OBJECTIVES, iwae_loss, kl_decomposition, objective_terms, tcvae_loss
 from .plotting import plot_history, plot_latent_scatter, show_images
 from .pretrained import (
@@ -62,7 +63,7 @@ from .shapes import generate_shapes, render_shapes
 from .training import NonFiniteLossError, TrainConfig, fit, kl_weight, learning_rate
 from .utils import get_device, is_smoke_mode, seed_everything
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = [
     "atomic_write",
@@ -80,6 +81,9 @@ __all__ = [
     "build_model",
     "MODEL_FAMILIES",
     "PriorVAE",
+    "IAFVAE",
+    "IAFVAEConfig",
+    "InverseAutoregressiveFlow",
     "PriorVAEConfig",
     "DatasetNotFoundError",
     "dequantize",

@@ -28,6 +28,7 @@ from .files import atomic_write_text, save_image_grid
 from .losses import LIKELIHOODS
 from .model import ConvVAE
 from .objectives import OBJECTIVES
+from .flows import IAFVAE
 from .priors import PRIORS, PriorVAE
 from .training import NonFiniteLossError, TrainConfig, fit, prepare_test_images, resume_differences
 from .utils import get_device, seed_everything
@@ -100,6 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="p(z): N(0, I), a learned mixture of Gaussians, or the VampPrior (default: standard)")
     train.add_argument("--prior-components", type=positive_int, default=100,
                        help="components of the mixture, or pseudo-inputs of the VampPrior (default: 100)")
+    train.add_argument("--flow-steps", type=int, default=0,
+                       help="steps of an inverse autoregressive flow on q(z|x) (default: 0, a diagonal Gaussian)")
+    train.add_argument("--flow-hidden", type=positive_int, default=128,
+                       help="hidden units of each flow step (default: 128)")
     train.add_argument("--objective", choices=OBJECTIVES, default="elbo",
                        help="what training minimises: the negative ELBO, the importance-weighted bound "
                             "(with --num-samples codes per image) or the beta-TCVAE loss (default: elbo)")
@@ -178,6 +183,14 @@ def _train_setup(args):
         raise UsageError(f"--num-samples {args.num_samples} applies to --objective iwae; add it, or drop --num-samples")
     if args.objective == "tcvae" and args.prior != "standard":
         raise UsageError("--objective tcvae splits the KL to N(0, I); use it with --prior standard")
+    if args.flow_steps < 0:
+        raise UsageError(f"--flow-steps must be 0 (no flow) or more, got {args.flow_steps}")
+    if args.flow_steps and args.prior != "standard":
+        raise UsageError("--flow-steps and --prior are separate model families in this vaelib; choose one")
+    if args.flow_steps and args.objective == "tcvae":
+        raise UsageError("--objective tcvae splits the KL of a diagonal Gaussian q(z|x); drop --flow-steps")
+    if args.flow_hidden != 128 and not args.flow_steps:
+        raise UsageError(f"--flow-hidden {args.flow_hidden} applies to a flow; add --flow-steps, or drop --flow-hidden")
     if args.tc_weight != 1.0 and args.objective != "tcvae":
         raise UsageError(f"--tc-weight {args.tc_weight:g} applies to --objective tcvae; add it, or drop --tc-weight")
     likelihood = args.likelihood or data_module.DEFAULT_LIKELIHOODS[args.dataset]
@@ -187,7 +200,10 @@ def _train_setup(args):
         train_data = train_data.subset(args.limit)
     channels, height, width = train_data.image_shape
     architecture = dict(hidden_channels=tuple(args.hidden_channels), hidden_dim=args.hidden_dim, likelihood=likelihood)
-    if args.prior == "standard":
+    if args.flow_steps:
+        model = IAFVAE(channels, (height, width), args.latent_dim, flow_steps=args.flow_steps,
+                       flow_hidden=args.flow_hidden, **architecture)
+    elif args.prior == "standard":
         model = ConvVAE(channels, (height, width), args.latent_dim, **architecture)
     else:
         model = PriorVAE(channels, (height, width), args.latent_dim, prior=args.prior,

@@ -32,15 +32,19 @@ def log_importance_weights(model, x: torch.Tensor, num_samples: int, generator: 
     """log w_k = log p(x|z_k) + log p(z_k) - log q(z_k|x) for z_k ~ q(z|x), k = 1..num_samples.
 
     ``model`` needs ``encode``, ``reparameterize`` and ``decoder_log_prob(x, z) -> (S, B)``, and
-    may have ``log_prior(z) -> (S, B)`` (without it, the prior is N(0, I)).
+    may have ``log_prior(z) -> (S, B)`` (without it, the prior is N(0, I)) and
+    ``sample_posterior`` (without it, q(z|x) is the diagonal Gaussian N(mu, exp(log_var))).
     ``generator`` (on x's device) fixes the noise. Shapes: x (B, C, H, W) -> (num_samples, B).
     """
     mu, log_var = model.encode(x)
     eps = torch.randn(num_samples, *mu.shape, device=mu.device, dtype=mu.dtype, generator=generator)
-    z = model.reparameterize(mu, log_var, eps)  # (S, B, D): mu and log_var broadcast over S
+    if hasattr(model, "sample_posterior"):  # the model's own q(z|x): a Gaussian, or a flow on one
+        z, log_posterior = model.sample_posterior(mu, log_var, eps)  # (S, B, D), (S, B)
+    else:
+        z = model.reparameterize(mu, log_var, eps)  # (S, B, D): mu and log_var broadcast over S
+        log_posterior = gaussian_log_prob(z, mu, log_var).sum(-1)
     # The model's own prior (N(0, I) for a ConvVAE); a model without log_prior has N(0, I).
     log_prior = model.log_prior(z) if hasattr(model, "log_prior") else log_standard_normal(z)
-    log_posterior = gaussian_log_prob(z, mu, log_var).sum(-1)
     return model.decoder_log_prob(x, z) + log_prior - log_posterior
 
 
@@ -76,7 +80,8 @@ def evaluate_elbo(model, images: torch.Tensor, batch_size: int = 500, seed: int 
         seed: fixes the z samples, so repeated evaluations differ only through the model.
     Returns:
         dict with "elbo", "recon", "kl" (nats per image) and "bits_per_dim" of -ELBO. The KL is
-        the model's own (:meth:`ConvVAE.kl`): in closed form for N(0, I), sampled for a learned prior.
+        the model's own (:meth:`ConvVAE.kl`): in closed form for N(0, I) and a diagonal Gaussian
+        q(z|x), sampled for a learned prior or a flow.
     """
     check_images(images)
     was_training = model.training
@@ -87,7 +92,8 @@ def evaluate_elbo(model, images: torch.Tensor, batch_size: int = 500, seed: int 
         eps = torch.randn(len(x), model.config.latent_dim, generator=generator).to(model.device)
         output, mu, log_var = model(x, eps)
         recon_sum += model.reconstruction_nll(output, x).sum().item()
-        kl_sum += model.kl(mu, log_var, model.reparameterize(mu, log_var, eps)).sum().item()
+        z, log_posterior = model.sample_posterior(mu, log_var, eps)  # the codes the forward pass decoded
+        kl_sum += model.kl(mu, log_var, z, log_posterior).sum().item()
     model.train(was_training)
     n = len(images)
     recon, kl = recon_sum / n, kl_sum / n

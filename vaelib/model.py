@@ -206,11 +206,30 @@ class ConvVAE(nn.Module):
         logits are (S * B, C, H, W), sample-major, and the encoder still runs once per image.
         """
         mu, log_var = self.encode(x)
-        z = self.reparameterize(mu, log_var, eps)
+        z, _ = self.sample_posterior(mu, log_var, eps)
         return self.decode(z.reshape(-1, z.shape[-1])), mu, log_var
 
+    # ------------------------------------------------------------------ the posterior q(z|x)
+    diagonal_posterior = True  # q(z|x) = N(mu, diag(exp(log_var))); False for a flow (vaelib.IAFVAE)
+
+    def sample_posterior(self, mu: torch.Tensor, log_var: torch.Tensor, eps: torch.Tensor | None = None):
+        """A code z ~ q(z|x) and its log-density log q(z|x), from the encoder's (mu, log_var).
+
+        Here z = mu + sigma * eps and log q is the diagonal Gaussian's; a model with a richer
+        posterior (vaelib.IAFVAE) transforms z further and corrects log q. Every objective and
+        evaluation takes z and log q from here. Shapes: mu, log_var (B, D), eps (..., B, D) ->
+        z (..., B, D), log q (..., B).
+        """
+        z = self.reparameterize(mu, log_var, eps)
+        return z, gaussian_log_prob(z, mu, log_var).sum(-1)
+
     # ------------------------------------------------------------------ the prior p(z)
-    has_standard_prior = True  # p(z) = N(0, I): the KL term has a closed form
+    has_standard_prior = True  # p(z) = N(0, I)
+
+    @property
+    def closed_form_kl(self) -> bool:
+        """True when KL(q(z|x) || p(z)) has a closed form: a diagonal Gaussian q and p = N(0, I)."""
+        return self.has_standard_prior and self.diagonal_posterior
 
     def log_prior(self, z: torch.Tensor) -> torch.Tensor:
         """log p(z) = log N(z; 0, I), summed over the latent dimensions: z (..., D) -> (...)."""
@@ -221,13 +240,21 @@ class ConvVAE(nn.Module):
         """n codes z ~ p(z) = N(0, I): (n, D) on the model's device."""
         return torch.randn(n, self.config.latent_dim, generator=generator, device=self.device)
 
-    def kl(self, mu: torch.Tensor, log_var: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    def kl(self, mu: torch.Tensor, log_var: torch.Tensor, z: torch.Tensor,
+           log_posterior: torch.Tensor | None = None) -> torch.Tensor:
         """KL(q(z|x) || p(z)) per image: (B, D) each -> (B,), in nats.
 
-        Here in closed form (z is not used); a model with a learned prior has no closed form and
-        estimates it from the code z ~ q(z|x) as log q(z|x) - log p(z) (see vaelib.PriorVAE).
+        In closed form where there is one (z is then not used); otherwise estimated from the code
+        z ~ q(z|x) as log q(z|x) - log p(z), an unbiased one-sample estimate. ``log_posterior``
+        (B,) is log q(z|x) from :meth:`sample_posterior`; without it q is the diagonal Gaussian.
         """
-        return gaussian_kl(mu, log_var)
+        if self.closed_form_kl:
+            return gaussian_kl(mu, log_var)
+        if log_posterior is None:
+            if not self.diagonal_posterior:
+                raise ValueError("this model's q(z|x) is a flow: pass log_posterior from sample_posterior")
+            log_posterior = gaussian_log_prob(z, mu, log_var).sum(-1)
+        return log_posterior - self.log_prior(z)
 
     # ------------------------------------------------------------------ likelihood
     def likelihood_kwargs(self) -> dict:
@@ -279,11 +306,12 @@ class ConvVAE(nn.Module):
     def reconstruct(self, x: torch.Tensor, use_mean: bool = True) -> torch.Tensor:
         """Encode and decode images (B, C, H, W) -> reconstructions (B, C, H, W) in [0, 1].
 
-        With ``use_mean`` the code is the posterior mean; otherwise one sample of q(z|x).
+        With ``use_mean`` the code is the posterior mean (for a flow, the image of the Gaussian's
+        mean); otherwise one sample of q(z|x).
         """
         mu, log_var = self.encode(x)
-        z = mu if use_mean else self.reparameterize(mu, log_var)
-        return self.decode_images(z)
+        eps = torch.zeros_like(mu) if use_mean else None  # eps = 0: the code at the Gaussian's mean
+        return self.decode_images(self.sample_posterior(mu, log_var, eps)[0])
 
     def num_parameters(self) -> int:
         """Number of trainable parameters."""

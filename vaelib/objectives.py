@@ -31,7 +31,7 @@ def log_standard_normal(z: torch.Tensor) -> torch.Tensor:
 
 def iwae_loss(output: torch.Tensor, mu: torch.Tensor, log_var: torch.Tensor, z: torch.Tensor, x: torch.Tensor,
               beta: float = 1.0, likelihood: str = "bernoulli", decoder_log_var: torch.Tensor | None = None,
-              log_prior: torch.Tensor | None = None) -> ELBOTerms:
+              log_prior: torch.Tensor | None = None, log_posterior: torch.Tensor | None = None) -> ELBOTerms:
     """The negative importance-weighted bound -L_k, averaged over the batch.
 
     L_k = log (1/k) sum_s w_s with w_s = p(x, z_s) / q(z_s|x), z_s ~ q(z|x): a lower bound on
@@ -41,15 +41,19 @@ def iwae_loss(output: torch.Tensor, mu: torch.Tensor, log_var: torch.Tensor, z: 
 
     Shapes: output (S * B, C, H, W), the decoder's output for z.reshape(S * B, J), sample-major;
     mu, log_var (B, J); z (S, B, J); x (B, C, H, W); log_prior (S, B), log p(z) under the model's
-    prior (default: N(0, I)).
+    prior (default: N(0, I)); log_posterior (S, B), log q(z|x) (default: the diagonal Gaussian's).
     """
     num_samples, batch = z.shape[:2]
     x_repeated = x.unsqueeze(0).expand(num_samples, *x.shape).reshape(num_samples * batch, *x.shape[1:])
     nll = reconstruction_nll(output, x_repeated, likelihood, decoder_log_var).view(num_samples, batch)
-    log_posterior = gaussian_log_prob(z, mu, log_var).sum(-1)  # (S, B)
-    if log_prior is None:  # N(0, I): the logged KL in closed form
-        log_prior, kl = log_standard_normal(z), gaussian_kl(mu, log_var).mean()
-    else:  # a learned prior: the logged KL sampled from the first code of each image
+    closed_form = log_prior is None and log_posterior is None  # N(0, I) and a diagonal Gaussian q
+    if log_posterior is None:
+        log_posterior = gaussian_log_prob(z, mu, log_var).sum(-1)  # (S, B)
+    if log_prior is None:
+        log_prior = log_standard_normal(z)
+    if closed_form:  # the logged KL in closed form
+        kl = gaussian_kl(mu, log_var).mean()
+    else:  # a learned prior or a flow: the logged KL sampled from the first code of each image
         kl = (log_posterior[0] - log_prior[0]).mean()
     log_w = -nll + beta * (log_prior - log_posterior)  # (S, B)
     bound = torch.logsumexp(log_w, dim=0) - math.log(num_samples)  # (B,)
@@ -58,14 +62,18 @@ def iwae_loss(output: torch.Tensor, mu: torch.Tensor, log_var: torch.Tensor, z: 
 
 def sampled_elbo_loss(output: torch.Tensor, mu: torch.Tensor, log_var: torch.Tensor, z: torch.Tensor,
                       x: torch.Tensor, log_prior: torch.Tensor, beta: float = 1.0, likelihood: str = "bernoulli",
-                      decoder_log_var: torch.Tensor | None = None) -> ELBOTerms:
+                      decoder_log_var: torch.Tensor | None = None,
+                      log_posterior: torch.Tensor | None = None) -> ELBOTerms:
     """The negative ELBO with its KL term estimated from the code: log q(z|x) - log p(z).
 
-    For a prior with no closed-form KL (a mixture, the VampPrior); the estimate is unbiased.
-    Shapes: output (B, C, H, W); mu, log_var, z (B, J); x (B, C, H, W); log_prior (B,).
+    For a prior or a posterior with no closed-form KL (a mixture, the VampPrior, a flow); the
+    estimate is unbiased. Shapes: output (B, C, H, W); mu, log_var, z (B, J); x (B, C, H, W);
+    log_prior (B,); log_posterior (B,), log q(z|x) (default: the diagonal Gaussian's).
     """
     recon = reconstruction_nll(output, x, likelihood, decoder_log_var).mean()
-    kl = (gaussian_log_prob(z, mu, log_var).sum(-1) - log_prior).mean()
+    if log_posterior is None:
+        log_posterior = gaussian_log_prob(z, mu, log_var).sum(-1)
+    kl = (log_posterior - log_prior).mean()
     return ELBOTerms(loss=recon + beta * kl, recon=recon, kl=kl, beta=beta)
 
 
@@ -114,16 +122,20 @@ def objective_terms(model, network, x: torch.Tensor, eps: torch.Tensor, beta: fl
     """
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
-    if objective == "tcvae" and not model.has_standard_prior:
-        raise ValueError("the tcvae objective splits the KL to N(0, I); train it with the standard prior")
+    if objective == "tcvae" and not model.closed_form_kl:
+        raise ValueError("the tcvae objective splits the KL of a diagonal Gaussian q(z|x) to the "
+                         "standard prior N(0, I); train it with a ConvVAE")
     output, mu, log_var = network(x, eps)
     kwargs = model.likelihood_kwargs()
-    if objective == "elbo" and model.has_standard_prior:
+    if objective == "elbo" and model.closed_form_kl:
         return elbo_loss(output, mu, log_var, x, beta=beta, **kwargs)
-    z = model.reparameterize(mu, log_var, eps)  # the codes the forward pass decoded
+    z, log_posterior = model.sample_posterior(mu, log_var, eps)  # the codes the forward pass decoded
     if objective == "elbo":
-        return sampled_elbo_loss(output, mu, log_var, z, x, model.log_prior(z), beta=beta, **kwargs)
+        return sampled_elbo_loss(output, mu, log_var, z, x, model.log_prior(z), beta=beta,
+                                 log_posterior=log_posterior, **kwargs)
     if objective == "iwae":
-        log_prior = None if model.has_standard_prior else model.log_prior(z)  # None: N(0, I)
-        return iwae_loss(output, mu, log_var, z, x, beta=beta, log_prior=log_prior, **kwargs)
+        if model.closed_form_kl:  # N(0, I) and a diagonal q: iwae_loss's defaults
+            return iwae_loss(output, mu, log_var, z, x, beta=beta, **kwargs)
+        return iwae_loss(output, mu, log_var, z, x, beta=beta, log_prior=model.log_prior(z),
+                         log_posterior=log_posterior, **kwargs)
     return tcvae_loss(output, mu, log_var, z, x, dataset_size, tc_weight, beta=beta, **kwargs)

@@ -54,8 +54,8 @@ class PriorVAEConfig(VAEConfig):
 class PriorVAE(ConvVAE):
     """A :class:`ConvVAE` whose prior p(z) is learned with the rest: ``PriorVAE(1, 28, 32, prior="vamp")``.
 
-    Encoder and decoder are the ConvVAE's; only :meth:`log_prior`, :meth:`sample_prior` and
-    :meth:`kl` differ.
+    Encoder and decoder are the ConvVAE's; only :meth:`log_prior` and :meth:`sample_prior`
+    differ (and so :meth:`ConvVAE.kl` has no closed form and samples the KL).
     """
 
     family = "prior-vae"
@@ -109,7 +109,3 @@ class PriorVAE(ConvVAE):
         chosen = torch.multinomial(log_weights.exp(), n, replacement=True, generator=generator)  # (n,)
         eps = torch.randn(n, self.config.latent_dim, generator=generator, device=self.device)
         return self.reparameterize(means[chosen], log_vars[chosen], eps)
-
-    def kl(self, mu: torch.Tensor, log_var: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """KL(q(z|x) || p(z)) estimated from z ~ q(z|x): log q(z|x) - log p(z), (B, J) each -> (B,)."""
-        return gaussian_log_prob(z, mu, log_var).sum(-1) - self.log_prior(z)

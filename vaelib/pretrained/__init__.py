@@ -157,7 +157,7 @@ for _name, (_what, _train) in _KL_SWEEP.items():
         ships="summary",
     )
 
-# Chapter 10's variants: one small architecture, the same 10 epochs, four ways of training it.
+# Chapter 10's variants: one small architecture, the same 10 epochs, five ways of training it.
 _BEYOND = {
     "small-elbo": ("the ELBO, prior N(0, I)", {}, dict(objective="elbo")),
     "small-iwae": ("the importance-weighted bound with k = 5, prior N(0, I)", {},
@@ -166,14 +166,17 @@ _BEYOND = {
                       dict(prior="mixture", prior_components=100), dict(objective="elbo")),
     "small-vamp": ("the ELBO, a VampPrior of 100 pseudo-inputs", dict(prior="vamp", prior_components=100),
                    dict(objective="elbo")),
+    "small-iaf": ("the ELBO, q(z|x) an inverse autoregressive flow of 4 steps, prior N(0, I)",
+                  dict(flow_steps=4, flow_hidden=128), dict(objective="elbo")),
 }
+_FAMILY_OF_SETTING = {"prior": "prior-vae", "flow_steps": "iaf-vae"}  # a model setting -> its family
 for _name, (_what, _prior, _train) in _BEYOND.items():
     RECIPES[_name] = Recipe(
         f"chapter 10's comparison, {_what}: MNIST, 16-D latent space, 64 hidden units, 10 epochs",
         "mnist",
         model=dict(in_channels=1, image_size=28, latent_dim=16, hidden_dim=64, **_prior),
         train=dict(epochs=10, batch_size=128, lr=1e-3, dynamic_binarization=True, **_train),
-        family="prior-vae" if _prior else "conv-vae",
+        family=next((_FAMILY_OF_SETTING[key] for key in _prior if key in _FAMILY_OF_SETTING), "conv-vae"),
     )
 
 #: The test images a run summary measures: the first ones of MNIST's test set, binarized once (seed 0).
