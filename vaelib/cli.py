@@ -30,7 +30,7 @@ from .model import ConvVAE
 from .objectives import OBJECTIVES
 from .flows import IAFVAE
 from .priors import PRIORS, PriorVAE
-from .training import NonFiniteLossError, TrainConfig, fit, prepare_test_images, resume_differences
+from .training import NonFiniteLossError, TrainConfig, fit, prepare_test_images, resume_differences, evaluation_protocol
 from .utils import get_device, seed_everything
 
 
@@ -284,18 +284,22 @@ def run_evaluate(args) -> int:
     images = data_module.load_dataset(dataset, "test", args.data_dir).images
     if args.limit:
         images = images[: args.limit]
-    images = prepare_test_images(images, TrainConfig(**checkpoint.train_config))
+    config = TrainConfig(**checkpoint.train_config)
+    images = prepare_test_images(images, config)
     seed_everything(args.seed)
     estimate = _estimate_evaluation_seconds(model, images, args)
     if estimate > 60:
         print(f"estimated time for K={args.importance_samples} on {len(images)} images: about {estimate / 60:.0f} minutes "
               "on this device; use --limit N or a smaller -k for a quicker estimate", file=sys.stderr)
     results = {"checkpoint": str(args.checkpoint), "dataset": dataset, "num_images": len(images)}
-    results["elbo"] = evaluate_elbo(model, images, seed=args.seed)
+    results["protocol"] = evaluation_protocol(config)
+    dequantized = config.dynamic_dequantization
+    results["elbo"] = evaluate_elbo(model, images, seed=args.seed, dequantized=dequantized)
     results["iwae"] = evaluate_log_likelihood(model, images, args.importance_samples, args.batch_size,
-                                              progress=sys.stderr.isatty())
+                                              progress=sys.stderr.isatty(), dequantized=dequantized)
     elbo, iwae = results["elbo"], results["iwae"]
     print(f"{dataset} test set, {len(images)} images (nats per image; bits per dimension in brackets)")
+    print(f"  protocol: {results['protocol']}")
     print(f"  ELBO            {elbo['elbo']:9.2f}   (reconstruction {elbo['recon']:.2f}, KL {elbo['kl']:.2f}) [{elbo['bits_per_dim']:.4f}]")
     print(f"  log p(x), K={args.importance_samples:<5} {iwae['log_likelihood']:9.2f} +- {iwae['standard_error']:.2f}   [{iwae['bits_per_dim']:.4f}]")
     if args.json:

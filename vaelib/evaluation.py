@@ -72,12 +72,16 @@ def iwae_log_likelihood(
 
 
 @torch.inference_mode()  # no autograd bookkeeping: evaluation only reads the model
-def evaluate_elbo(model, images: torch.Tensor, batch_size: int = 500, seed: int | None = None) -> dict:
+def evaluate_elbo(
+    model, images: torch.Tensor, batch_size: int = 500, seed: int | None = None, dequantized: bool = False
+) -> dict:
     """Test-set ELBO and its two terms, in nats per image (one z sample per image).
 
     Args:
         images: (N, C, H, W), float in [0, 1] or uint8.
         seed: fixes the z samples, so repeated evaluations differ only through the model.
+        dequantized: the images are 8-bit pixels dequantized to [0, 1) (:func:`vaelib.dequantize_once`);
+            bits per dimension then include the D log 256 term (see :func:`bits_per_dim`).
     Returns:
         dict with "elbo", "recon", "kl" (nats per image) and "bits_per_dim" of -ELBO. The KL is
         the model's own (:meth:`ConvVAE.kl`): in closed form for N(0, I) and a diagonal Gaussian
@@ -98,7 +102,8 @@ def evaluate_elbo(model, images: torch.Tensor, batch_size: int = 500, seed: int 
     n = len(images)
     recon, kl = recon_sum / n, kl_sum / n
     num_dims = math.prod(images.shape[1:])
-    return {"elbo": -(recon + kl), "recon": recon, "kl": kl, "bits_per_dim": bits_per_dim(recon + kl, num_dims)}
+    return {"elbo": -(recon + kl), "recon": recon, "kl": kl,
+            "bits_per_dim": bits_per_dim(recon + kl, num_dims, dequantized)}
 
 
 @torch.inference_mode()
@@ -130,7 +135,8 @@ def latent_usage(model, images: torch.Tensor, batch_size: int = 1000) -> dict:
 
 @torch.inference_mode()  # no autograd bookkeeping at all: the estimator only reads the model
 def evaluate_log_likelihood(
-    model, images: torch.Tensor, num_samples: int = 5000, batch_size: int = 10, chunk_size: int = 500, progress: bool = False
+    model, images: torch.Tensor, num_samples: int = 5000, batch_size: int = 10, chunk_size: int = 500,
+    progress: bool = False, dequantized: bool = False,
 ) -> dict:
     """Importance-sampled log p(x) averaged over a data set, with its standard error.
 
@@ -138,6 +144,7 @@ def evaluate_log_likelihood(
         images: (N, C, H, W), float in [0, 1] or uint8.
         num_samples: K, importance samples per image.
         batch_size: images processed together; memory grows with batch_size * chunk_size.
+        dequantized: as in :func:`evaluate_elbo`: bits per dimension with the D log 256 term.
     Returns:
         dict with "log_likelihood" (nats per image, higher is better), "nll", "standard_error"
         (of the mean, across images), "bits_per_dim", "num_samples" and "num_images".
@@ -158,7 +165,7 @@ def evaluate_log_likelihood(
         "log_likelihood": log_likelihood,
         "nll": -log_likelihood,
         "standard_error": standard_error,
-        "bits_per_dim": bits_per_dim(-log_likelihood, num_dims),
+        "bits_per_dim": bits_per_dim(-log_likelihood, num_dims, dequantized),
         "num_samples": num_samples,
         "num_images": len(values),
     }

@@ -283,7 +283,7 @@ def fit(
         record = {"epoch": epoch + 1, "steps": steps, "beta": beta, "lr": optimizer.param_groups[0]["lr"], "seconds": time.perf_counter() - start}
         record.update({f"train_{k}": v for k, v in train.items()})
         if test_images is not None:
-            test = evaluate_elbo(model, test_images, seed=config.seed)
+            test = evaluate_elbo(model, test_images, seed=config.seed, dequantized=config.dynamic_dequantization)
             record.update({"test_loss": -test["elbo"], "test_recon": test["recon"], "test_kl": test["kl"]})
         history.append(record)
         if is_main_process():
@@ -302,6 +302,16 @@ def prepare_test_images(images: torch.Tensor, config: TrainConfig) -> torch.Tens
     if config.dynamic_dequantization:
         return dequantize_once(images, config.test_binarization_seed)
     return images
+
+
+def evaluation_protocol(config: TrainConfig) -> str:
+    """What :func:`prepare_test_images` does to the test set, in words (``vaelib evaluate`` prints it)."""
+    seed = config.test_binarization_seed
+    if config.dynamic_binarization:
+        return f"test images binarized once (seed {seed}), as in training"
+    if config.dynamic_dequantization:  # see vaelib.bits_per_dim
+        return f"test images dequantized once (seed {seed}), as in training; bits per dimension include D log 256"
+    return "test images as stored (neither binarized nor dequantized)"
 
 
 def _steps_per_epoch(num_images: int, global_batch: int) -> int:

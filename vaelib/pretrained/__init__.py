@@ -8,7 +8,6 @@ shipped model, or trains one with the same recipe when the file is missing.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import torch
 
 from ..checkpoint import Checkpoint, load_checkpoint
 from ..data import load_dataset, to_float
-from ..evaluation import bits_per_dim, evaluate_elbo
+from ..evaluation import evaluate_elbo
 from ..families import build_model
 from ..training import TrainConfig, fit, prepare_test_images
 from ..utils import is_smoke_mode
@@ -231,10 +230,9 @@ def train_pretrained(name: str, epochs: int | None = None, limit: int | None = N
     if getattr(model.config, "prior", None) == "vamp":  # pseudo-inputs start at training images
         model.initialise_pseudo_inputs(to_float(train_data.images[: model.config.prior_components]))
     history = fit(model, train_data, test_data, config, checkpoint_path=checkpoint_path)
-    metrics = evaluate_elbo(model, prepare_test_images(test_data.images, config), seed=config.seed)
     # A continuous density on dequantized 8-bit pixels becomes a likelihood of the data with the log 256 term.
-    num_dims = math.prod(test_data.image_shape)
-    metrics["bits_per_dim"] = bits_per_dim(-metrics["elbo"], num_dims, dequantized=config.dynamic_dequantization)
+    metrics = evaluate_elbo(model, prepare_test_images(test_data.images, config), seed=config.seed,
+                            dequantized=config.dynamic_dequantization)
     return Checkpoint(model=model.eval(), history=history, metrics=metrics, train_config=asdict(config), epoch=len(history))
 
 
