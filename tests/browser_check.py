@@ -439,6 +439,20 @@ def redirect_target(path: Path) -> str | None:
     return found.group(1) if found else None
 
 
+def page_facts(driver, url: str) -> dict:
+    """Load a page and read what a reader sees. A load that looks cut short (MathJax failed, formulas
+    or local images unfinished), as a busy machine's Chromium now and then gives, is tried once more;
+    a real defect fails both times and is reported."""
+    for _ in range(2):
+        driver.get(url)
+        facts = driver.execute_async_script(FIND_PROBLEMS)
+        unfinished = "error" in facts or facts["untypeset"] or any(
+            img["local"] and not img["loaded"] for img in facts["images"])
+        if not unfinished:
+            break
+    return facts
+
+
 def check_page(driver, base: str, relative: str, parsed, root: Path, shots: Path) -> tuple[dict, list[str]]:
     """Load one page at every width; return the laptop view's facts and all problems."""
     target = redirect_target(root / relative)
@@ -449,8 +463,7 @@ def check_page(driver, base: str, relative: str, parsed, root: Path, shots: Path
     laptop_facts = {}
     for width_name, width in WIDTHS.items():
         set_viewport(driver, width, 900)
-        driver.get(f"{base}/{relative}")
-        facts = driver.execute_async_script(FIND_PROBLEMS)
+        facts = page_facts(driver, f"{base}/{relative}")
         if "error" in facts:
             return facts, problems + [f"MathJax failed: {facts['error']}"]
         problems += [p for p in check_view(facts, width_name) if p not in problems]
